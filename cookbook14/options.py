@@ -1,0 +1,73 @@
+"""The run's options as one validated value, independent of pytest."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from cookbook14.errors import UsageError
+
+CLUSTER_PROVIDERS = ("kind", "existing")
+
+
+@dataclass(frozen=True)
+class Options:
+    knative_version: str = "book"
+    cluster: str = "kind"
+    cluster_name: str = "cookbook14"
+    keep_cluster: bool = False
+    kubeconfig: Path | None = None
+    context: str | None = None
+    kind_image: str | None = None
+    kind_bin: Path | None = None
+    release_mirror: str | None = None
+    ingress_endpoint: tuple[str, int] | None = None
+    reports_dir: Path = Path("reports")
+    timeout_scale: float = 1.0
+    cache_dir: Path = Path.home() / ".cache" / "cookbook14"
+
+    def __post_init__(self) -> None:
+        if self.cluster not in CLUSTER_PROVIDERS:
+            raise UsageError(
+                f"--cluster {self.cluster!r} is not a provider; accepted: kind, existing"
+            )
+        if not self.timeout_scale > 0:
+            raise UsageError(
+                f"--timeout-scale {self.timeout_scale!r} must be a number greater than 0 "
+                "(2 doubles every deadline, 0.5 halves them)"
+            )
+        if self.release_mirror is not None:
+            parsed = urlparse(self.release_mirror)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise UsageError(
+                    f"--release-mirror {self.release_mirror!r} is not an http(s) URL; "
+                    "accepted: a URL like https://mirror.example/github with GitHub's "
+                    "/<org>/<repo>/releases/download/<tag>/<file> layout below it"
+                )
+
+    @property
+    def mirror(self) -> str | None:
+        return self.release_mirror.rstrip("/") if self.release_mirror else None
+
+
+def parse_endpoint(value: str | None) -> tuple[str, int] | None:
+    """Parse --ingress-endpoint HOST:PORT."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"\[?([^\[\]]+?)\]?:(\d{1,5})", value.strip())
+    if not match or not 0 < int(match[2]) < 65536:
+        raise UsageError(
+            f"--ingress-endpoint {value!r} is not HOST:PORT; accepted: e.g. 127.0.0.1:8080"
+        )
+    return match[1], int(match[2])
+
+
+def parse_timeout_scale(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(
+            f"--timeout-scale {value!r} is not a number; accepted: a factor greater than 0"
+        ) from None

@@ -1,0 +1,183 @@
+"""Cluster providers: where the cluster comes from and how to leave nothing behind.
+
+Both providers give a kubeconfig (and context) plus, when known, the HOST:PORT where
+Kourier's HTTP port is reachable. `kind` creates or reuses a kind cluster through pytest-kind's
+KindCluster and deletes only what it created; `existing` uses a given cluster and never deletes
+anything.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pytest_kind import KindCluster
+
+from cookbook14.catalog import Catalog, Version
+from cookbook14.errors import ToolError
+from cookbook14.kube import Kube
+from cookbook14.options import Options
+from cookbook14.plan import MANIFESTS, Plan
+from cookbook14.tools import check_docker, kind_version, resolve_kind, run
+
+log = logging.getLogger(__name__)
+KOURIER_NODE_PORT = 31080
+# Where the harness notes, in the cluster itself, the host port it mapped to Kourier, so that
+# a reused cluster is reachable again.
+MARKER = ("kube-public", "cookbook14-cluster")
+
+
+@dataclass
+class ClusterAccess:
+    kubeconfig: Path | None
+    context: str | None
+    ingress_endpoint: tuple[str, int] | None
+    provider: str
+    name: str
+    created: bool
+    facts: dict
+
+
+class ExistingProvider:
+    """A cluster the user already has; the harness never deletes it."""
+
+    name = "existing"
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+
+    def up(self) -> ClusterAccess:
+        return ClusterAccess(
+            kubeconfig=self.options.kubeconfig,
+            context=self.options.context,
+            ingress_endpoint=self.options.ingress_endpoint,
+            provider=self.name,
+            name=self.options.context or "current context",
+            created=False,
+            facts={},
+        )
+
+    def export_logs(self, folder: Path) -> None:
+        """Nothing to export: the cluster's nodes are not the harness's to read."""
+
+    def down(self) -> None:
+        """Never delete what this run did not create."""
+
+
+class KindProvider:
+    """A kind cluster of the catalog's node image; reused if one of that name exists."""
+
+    name = "kind"
+
+    def __init__(self, options: Options, plan: Plan, catalog: Catalog, run_dir: Path) -> None:
+        self.options = options
+        self.plan = plan
+        self.catalog = catalog
+        self.run_dir = run_dir
+        self.cluster: KindCluster | None = None
+        self.created = False
+
+    def up(self) -> ClusterAccess:
+        check_docker()
+        needed = Version.parse(self.plan.cluster.kind_version)
+        kind = resolve_kind(
+            self.options.kind_bin, needed, self.catalog, self.options.mirror, self.options.cache_dir
+        )
+        name = self.options.cluster_name
+        kubeconfig = self.options.kubeconfig or (self.run_dir / "kubeconfig")
+        self.cluster = KindCluster(
+            name, kubeconfig=kubeconfig, image=self.plan.cluster.node_image, kind_path=kind
+        )
+        existing = run([kind, "get", "clusters"]).stdout.split()
+        host_port = None
+        config_file = None
+        if name in existing:
+            log.info("reusing kind cluster %s", name)
+            run([kind, "export", "kubeconfig", "--name", name, "--kubeconfig", kubeconfig])
+        else:
+            host_port = _free_port()
+            config_file = self._write_config(host_port)
+            # Set before creating, so that an interrupted creation is cleaned up too.
+            self.created = True
+        self.cluster.create(config_file)
+        kube = Kube.from_kubeconfig(kubeconfig, f"kind-{name}")
+        if host_port is not None:
+            _remember_port(kube, host_port)
+        else:
+            host_port = _recall_port(kube)
+        endpoint = self.options.ingress_endpoint or (
+            ("127.0.0.1", host_port) if host_port else None
+        )
+        return ClusterAccess(
+            kubeconfig=kubeconfig,
+            context=f"kind-{name}",
+            ingress_endpoint=endpoint,
+            provider=self.name,
+            name=name,
+            created=self.created,
+            facts={
+                "kind_version": str(kind_version(kind)),
+                "node_image": self.plan.cluster.node_image,
+            },
+        )
+
+    def export_logs(self, folder: Path) -> None:
+        if self.cluster is None:
+            return
+        try:
+            run([self.cluster.kind_path, "export", "logs", folder, "--name", self.cluster.name])
+        except ToolError as error:
+            log.warning("could not export kind logs: %s", error)
+
+    def down(self) -> None:
+        if self.cluster is None or not self.created or self.options.keep_cluster:
+            return
+        self.cluster.delete()
+        self.created = False
+
+    def _write_config(self, host_port: int) -> Path:
+        config = yaml.safe_load((MANIFESTS / "kind-config.yaml").read_text())
+        for node in config["nodes"]:
+            for mapping in node.get("extraPortMappings", []):
+                if mapping["containerPort"] == KOURIER_NODE_PORT:
+                    mapping["hostPort"] = host_port
+        path = self.run_dir / "kind-config.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+
+def make_provider(options: Options, plan: Plan, catalog: Catalog, run_dir: Path):
+    if options.cluster == "kind":
+        return KindProvider(options, plan, catalog, run_dir)
+    return ExistingProvider(options)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _remember_port(kube: Kube, host_port: int) -> None:
+    namespace, name = MARKER
+    kube.apply(
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": namespace},
+                "data": {"kourier-host-port": json.dumps(host_port)},
+            }
+        ]
+    )
+
+
+def _recall_port(kube: Kube) -> int | None:
+    namespace, name = MARKER
+    marker = kube.get("v1", "ConfigMap", name, namespace)
+    value = (marker or {}).get("data", {}).get("kourier-host-port")
+    return int(value) if value else None

@@ -1,0 +1,134 @@
+"""The run's report: summary.json, built from recorded outcomes and facts, never from logs.
+
+One file per run answers: which harness, which versions were asked for and which were found on
+the cluster, what each recipe did (outcome, duration, its checks, the evidence of failures),
+what was measured, and where the run deviated from the book.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cookbook14 import __version__
+from cookbook14.plan import Plan
+from cookbook14.steps import Status, StepOutcome
+
+SCHEMA = 1
+
+
+@dataclass
+class CheckResult:
+    """One test: a "should see" of the book."""
+
+    name: str
+    recipe: str
+    outcome: str  # passed | failed | error | skipped
+    duration_s: float
+    message: str = ""
+
+
+@dataclass
+class Measurement:
+    recipe: str
+    name: str
+    value: float
+    unit: str
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    folder: Path
+    plan: Plan
+    started: float = field(default_factory=time.time)
+    checks: list[CheckResult] = field(default_factory=list)
+    steps: dict[str, StepOutcome] = field(default_factory=dict)
+    cluster: dict = field(default_factory=dict)
+    found: dict = field(default_factory=dict)
+    measurements: list[Measurement] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def record_step(self, outcome: StepOutcome) -> None:
+        self.steps[outcome.recipe] = outcome
+        if outcome.status is Status.FAILED:
+            (self.folder / "evidence").mkdir(parents=True, exist_ok=True)
+            (self.folder / "evidence" / f"{outcome.recipe}.txt").write_text(
+                f"{outcome.headline()}\n\n{outcome.error}\n"
+            )
+
+    def measure(self, recipe: str, name: str, value: float, unit: str) -> None:
+        self.measurements.append(Measurement(recipe, name, value, unit))
+
+    def recipe_outcome(self, recipe: str) -> str:
+        checks = [c for c in self.checks if c.recipe == recipe]
+        step = self.steps.get(recipe)
+        if any(c.outcome in ("failed", "error") for c in checks) or (
+            step and step.status is Status.FAILED
+        ):
+            return "failed"
+        if step and step.status is Status.BLOCKED:
+            return "blocked"
+        if not checks:
+            return "not_run"
+        if all(c.outcome == "passed" for c in checks):
+            return "passed"
+        if all(c.outcome == "skipped" for c in checks):
+            if (
+                step is None
+                or step.status is Status.NOT_IMPLEMENTED
+                or all(c.message.startswith("not implemented") for c in checks)
+            ):
+                return "not_implemented"
+            return "skipped"
+        return "incomplete"
+
+    def to_dict(self, exit_status: int | None = None) -> dict:
+        finished = time.time()
+        recipes = []
+        for step in self.plan.steps:
+            checks = [c for c in self.checks if c.recipe == step.recipe]
+            outcome = self.steps.get(step.recipe)
+            recipes.append(
+                {
+                    "id": step.recipe,
+                    "title": step.title,
+                    "outcome": self.recipe_outcome(step.recipe),
+                    "duration_s": round(sum(c.duration_s for c in checks), 3),
+                    "step": outcome.to_dict() if outcome else None,
+                    "checks": [asdict(c) for c in checks],
+                }
+            )
+        return {
+            "schema": SCHEMA,
+            "harness": {"name": "cookbook14", "version": __version__},
+            "run": {
+                "id": self.run_id,
+                "started": _iso(self.started),
+                "finished": _iso(finished),
+                "duration_s": round(finished - self.started, 3),
+                "exit_status": exit_status,
+            },
+            "knative": {
+                "requested": self.plan.release.requested,
+                "planned": self.plan.release.to_dict(),
+            },
+            "found": self.found,
+            "cluster": self.cluster,
+            "recipes": recipes,
+            "measurements": [asdict(m) for m in self.measurements],
+            "deviations": [asdict(d) for d in self.plan.deviations],
+            "warnings": self.warnings,
+        }
+
+    def write(self, exit_status: int | None = None) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "summary.json"
+        path.write_text(json.dumps(self.to_dict(exit_status), indent=2) + "\n")
+        return path
+
+
+def _iso(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))

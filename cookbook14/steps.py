@@ -1,0 +1,223 @@
+"""Recipe steps and the runner that knows what depends on what.
+
+A step is one recipe's install work, executed from its StepPlan: apply, then wait. The runner
+runs a step's prerequisites first, runs each step at most once, and when a step fails, every
+step that depends on it is blocked by it (not attempted, and not a failure of its own).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+from cookbook14.assets import fetch_text
+from cookbook14.errors import HarnessError, WaitTimeout
+from cookbook14.kube import Kube, load_documents
+from cookbook14.plan import Plan, StepPlan, WaitFor
+from cookbook14.waits import Progress, wait_for
+
+
+class Status(str, Enum):
+    PASSED = "passed"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    NOT_IMPLEMENTED = "not_implemented"
+
+
+@dataclass
+class StepOutcome:
+    recipe: str
+    title: str
+    status: Status
+    started: float = 0.0
+    finished: float = 0.0
+    error: str = ""
+    evidence: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)
+    blocked_by: str = ""
+    # Whether a test has shown this failure yet; the first test to meet it reports it.
+    reported: bool = False
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.finished - self.started)
+
+    def headline(self) -> str:
+        first = self.error.splitlines()[0] if self.error else ""
+        return f"step {self.recipe} ({self.title}) failed: {first}"
+
+    def to_dict(self) -> dict:
+        return {
+            "recipe": self.recipe,
+            "title": self.title,
+            "status": self.status.value,
+            "duration_s": round(self.duration, 3),
+            "error": self.error,
+            "evidence": self.evidence,
+            "facts": self.facts,
+            "blocked_by": self.blocked_by,
+        }
+
+
+class StepFailed(HarnessError):
+    def __init__(self, outcome: StepOutcome) -> None:
+        super().__init__(f"{outcome.headline()}\n{outcome.error}".rstrip())
+        self.outcome = outcome
+
+
+class StepBlocked(HarnessError):
+    def __init__(self, recipe: str, root: StepOutcome) -> None:
+        super().__init__(f"blocked by failed {root.headline()}")
+        self.recipe = recipe
+        self.root = root
+
+
+class StepNotImplemented(HarnessError):
+    pass
+
+
+@dataclass
+class StepContext:
+    kube: Kube
+    plan: Plan
+    step: StepPlan
+    progress: Progress | None = None
+
+
+StepAction = Callable[[StepContext], dict]
+
+
+def apply_and_wait(ctx: StepContext) -> dict:
+    """The common shape of an install step: apply each planned source, then each planned wait."""
+    for item in ctx.step.applies:
+        documents = list(item.documents) or load_documents(fetch_text(item.source))
+        ctx.kube.apply(
+            documents, item.namespace, wait_for_crds=lambda names: _established(ctx, names)
+        )
+    for planned in ctx.step.waits:
+        wait_for(ctx.kube, planned, ctx.progress)
+    return {}
+
+
+def install_operator(ctx: StepContext) -> dict:
+    apply_and_wait(ctx)
+    namespace = ctx.plan.release.operator_namespace
+    deployment = ctx.kube.get("apps/v1", "Deployment", "knative-operator", namespace) or {}
+    labels = deployment.get("metadata", {}).get("labels", {})
+    found = labels.get("app.kubernetes.io/version") or labels.get(
+        "operator.knative.dev/release", ""
+    )
+    return {"operator_version": found.lstrip("v"), "operator_namespace": namespace}
+
+
+ACTIONS: dict[str, StepAction] = {"14.1": install_operator}
+
+
+def _established(ctx: StepContext, names: list[str]) -> None:
+    deadline = next(
+        (w.timeout for w in ctx.step.waits if w.kind == "CustomResourceDefinition"), 120.0
+    )
+    for name in names:
+        wait_for(
+            ctx.kube,
+            WaitFor(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                name,
+                None,
+                "condition:Established",
+                deadline,
+            ),
+            ctx.progress,
+        )
+
+
+class StepRunner:
+    """Runs steps in dependency order, once each, and remembers their outcomes."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        make_context: Callable[[StepPlan], StepContext],
+        actions: dict[str, StepAction] | None = None,
+        on_outcome: Callable[[StepOutcome], None] | None = None,
+    ) -> None:
+        self.plan = plan
+        self.make_context = make_context
+        self.actions = ACTIONS if actions is None else actions
+        self.on_outcome = on_outcome
+        self.outcomes: dict[str, StepOutcome] = {}
+
+    def blocker(self, recipe: str) -> StepOutcome | None:
+        """The failed step that already blocks `recipe`, if any (nothing is run)."""
+        for required in self.plan.step(recipe).requires:
+            outcome = self.outcomes.get(required)
+            if outcome and outcome.status is Status.FAILED:
+                return outcome
+            if outcome and outcome.status is Status.BLOCKED:
+                return self.outcomes[outcome.blocked_by]
+            deeper = self.blocker(required)
+            if deeper:
+                return deeper
+        return None
+
+    def ensure(self, recipe: str) -> StepOutcome:
+        """Run `recipe`'s step (after its prerequisites) unless it already ran."""
+        if recipe in self.outcomes:
+            return self._settled(self.outcomes[recipe])
+        step = self.plan.step(recipe)
+        for required in step.requires:
+            try:
+                self.ensure(required)
+            except StepFailed as failure:
+                self._record(self._blocked(step, failure.outcome))
+                raise StepBlocked(recipe, failure.outcome) from None
+            except StepBlocked as blocked:
+                self._record(self._blocked(step, blocked.root))
+                raise StepBlocked(recipe, blocked.root) from None
+        action = self.actions.get(recipe)
+        if action is None or not step.implemented:
+            self._record(StepOutcome(recipe, step.title, Status.NOT_IMPLEMENTED))
+            raise StepNotImplemented(f"step {recipe} ({step.title}) is not implemented yet")
+        outcome = StepOutcome(recipe, step.title, Status.PASSED, started=time.time())
+        try:
+            outcome.facts = action(self.make_context(step)) or {}
+        except HarnessError as error:
+            outcome.status = Status.FAILED
+            outcome.error = str(error)
+            if isinstance(error, WaitTimeout):
+                outcome.evidence = error.evidence.to_dict()
+        finally:
+            outcome.finished = time.time()
+            self._record(outcome)
+        return self._settled(outcome)
+
+    def _settled(self, outcome: StepOutcome) -> StepOutcome:
+        if outcome.status is Status.FAILED:
+            raise StepFailed(outcome)
+        if outcome.status is Status.BLOCKED:
+            raise StepBlocked(outcome.recipe, self.outcomes[outcome.blocked_by])
+        if outcome.status is Status.NOT_IMPLEMENTED:
+            raise StepNotImplemented(
+                f"step {outcome.recipe} ({outcome.title}) is not implemented yet"
+            )
+        return outcome
+
+    def _blocked(self, step: StepPlan, root: StepOutcome) -> StepOutcome:
+        now = time.time()
+        return StepOutcome(
+            step.recipe,
+            step.title,
+            Status.BLOCKED,
+            started=now,
+            finished=now,
+            error=f"blocked by failed {root.headline()}",
+            blocked_by=root.recipe,
+        )
+
+    def _record(self, outcome: StepOutcome) -> None:
+        self.outcomes[outcome.recipe] = outcome
+        if self.on_outcome:
+            self.on_outcome(outcome)

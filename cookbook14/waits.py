@@ -1,0 +1,236 @@
+"""The one wait primitive: list, then watch from that resourceVersion, with a deadline.
+
+A wait keeps the current state of the watched objects, asks a check what it sees after every
+event, reports progress while it waits, resumes dropped watches from the last
+resourceVersion, re-lists after 410 Gone, and on its deadline raises WaitTimeout with the last
+observation, conditions and the cluster's events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from cookbook14.errors import Condition, Evidence, KubeError, WaitTimeout
+from cookbook14.kube import Kube
+from cookbook14.plan import WaitFor
+
+# Watches are cut into slices this long so that progress is reported during long waits.
+PROGRESS_INTERVAL = 10.0
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Observation:
+    """What a check saw: whether the wait is over, and what to say about it."""
+
+    done: bool
+    summary: str
+    conditions: list[Condition] = field(default_factory=list)
+
+
+Check = Callable[[dict[str, dict]], Observation]
+
+
+@dataclass(frozen=True)
+class Watched:
+    """Which objects a wait follows."""
+
+    api_version: str
+    kind: str
+    namespace: str | None = None
+    name: str | None = None
+    label_selector: str | None = None
+
+    @property
+    def field_selector(self) -> str | None:
+        return f"metadata.name={self.name}" if self.name else None
+
+
+def wait(
+    kube: Kube,
+    watched: Watched,
+    check: Check,
+    timeout: float,
+    what: str,
+    progress: Progress | None = None,
+) -> dict[str, dict]:
+    """Block until `check` says done for the watched objects; return them."""
+    started = time.monotonic()
+    deadline = started + timeout
+    state, resource_version = _list(kube, watched)
+    observation = check(state)
+    last_said = ""
+    while not observation.done:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise WaitTimeout(
+                what, time.monotonic() - started, _evidence(kube, watched, state, observation)
+            )
+        if progress and observation.summary != last_said:
+            progress(f"waiting for {what}: {observation.summary}")
+            last_said = observation.summary
+        try:
+            for event_type, obj in kube.watch(
+                watched.api_version,
+                watched.kind,
+                resource_version,
+                timeout=min(remaining, PROGRESS_INTERVAL),
+                namespace=watched.namespace,
+                label_selector=watched.label_selector,
+                field_selector=watched.field_selector,
+            ):
+                resource_version = obj.get("metadata", {}).get("resourceVersion", resource_version)
+                if event_type == "BOOKMARK":
+                    continue
+                key = _key(obj)
+                if event_type == "DELETED":
+                    state.pop(key, None)
+                else:
+                    state[key] = obj
+                observation = check(state)
+                if observation.done or time.monotonic() >= deadline:
+                    break
+        except KubeError as error:
+            if error.status != 410:
+                raise
+            state, resource_version = _list(kube, watched)
+            observation = check(state)
+        if progress and not observation.done:
+            elapsed = time.monotonic() - started
+            progress(f"waiting for {what}: {elapsed:.0f}s of {timeout:.0f}s, {observation.summary}")
+            last_said = observation.summary
+    return state
+
+
+def wait_for(kube: Kube, spec: WaitFor, progress: Progress | None = None) -> dict[str, dict]:
+    """Carry out one planned wait."""
+    watched = Watched(spec.api_version, spec.kind, spec.namespace, spec.name, spec.selector)
+    if spec.until.startswith("condition:"):
+        check = condition_is_true(spec.until.split(":", 1)[1])
+    elif spec.until == "available":
+        check = workload_available
+    elif spec.until.startswith("pods:"):
+        check = pods_running(int(spec.until.split(":", 1)[1]))
+    else:
+        raise ValueError(f"unknown wait {spec.until!r}")
+    return wait(kube, watched, check, spec.timeout, spec.describe(), progress)
+
+
+# -- checks ------------------------------------------------------------------------------
+
+
+def conditions_of(obj: dict) -> list[Condition]:
+    return [Condition.from_dict(raw) for raw in obj.get("status", {}).get("conditions") or []]
+
+
+def condition_is_true(condition_type: str) -> Check:
+    def check(state: dict[str, dict]) -> Observation:
+        if not state:
+            return Observation(False, "not found yet")
+        obj = next(iter(state.values()))
+        conditions = conditions_of(obj)
+        match = next((c for c in conditions if c.type == condition_type), None)
+        if match is None:
+            return Observation(False, f"no {condition_type} condition yet", conditions)
+        return Observation(match.status == "True", str(match), conditions)
+
+    return check
+
+
+def workload_available(state: dict[str, dict]) -> Observation:
+    """A Deployment with Available=True and every replica available, or a StatefulSet with
+    every replica ready, at its current generation."""
+    if not state:
+        return Observation(False, "not found yet")
+    obj = next(iter(state.values()))
+    spec, status = obj.get("spec", {}), obj.get("status", {})
+    wanted = spec.get("replicas", 1)
+    current = status.get("observedGeneration", 0) >= obj["metadata"].get("generation", 0)
+    conditions = conditions_of(obj)
+    if obj["kind"] == "StatefulSet":
+        ready = status.get("readyReplicas", 0)
+        return Observation(current and ready >= wanted, f"{ready}/{wanted} ready", conditions)
+    available = status.get("availableReplicas", 0)
+    flag = next((c for c in conditions if c.type == "Available"), None)
+    summary = f"{available}/{wanted} available" + (f", {flag}" if flag else "")
+    done = current and flag is not None and flag.status == "True" and available >= wanted
+    return Observation(done, summary, conditions)
+
+
+def pods_running(count: int) -> Check:
+    """Exactly `count` pods Running with every container ready (0: all pods gone)."""
+
+    def check(state: dict[str, dict]) -> Observation:
+        ready = [pod for pod in state.values() if _pod_ready(pod)]
+        described = ", ".join(_pod_summary(pod) for pod in state.values()) or "no pods"
+        return Observation(len(ready) == count == len(state), described)
+
+    return check
+
+
+def _pod_ready(pod: dict) -> bool:
+    status = pod.get("status", {})
+    statuses = status.get("containerStatuses") or []
+    return (
+        status.get("phase") == "Running"
+        and bool(statuses)
+        and all(s.get("ready") for s in statuses)
+    )
+
+
+def _pod_summary(pod: dict) -> str:
+    status = pod.get("status", {})
+    statuses = status.get("containerStatuses") or []
+    ready = sum(1 for s in statuses if s.get("ready"))
+    waiting = [
+        s["state"]["waiting"].get("reason", "")
+        for s in statuses
+        if s.get("state", {}).get("waiting")
+    ]
+    reason = f" {','.join(waiting)}" if waiting else ""
+    return f"{pod['metadata']['name']} {ready}/{len(statuses)} {status.get('phase', 'Unknown')}{reason}"
+
+
+# -- plumbing ----------------------------------------------------------------------------
+
+
+def _key(obj: dict) -> str:
+    meta = obj.get("metadata", {})
+    return f"{meta.get('namespace') or ''}/{meta.get('name')}"
+
+
+def _list(kube: Kube, watched: Watched) -> tuple[dict[str, dict], str]:
+    items, resource_version = kube.list(
+        watched.api_version,
+        watched.kind,
+        watched.namespace,
+        label_selector=watched.label_selector,
+        field_selector=watched.field_selector,
+    )
+    return {_key(item): item for item in items}, resource_version
+
+
+def _evidence(kube: Kube, watched: Watched, state: dict[str, dict], seen: Observation) -> Evidence:
+    """The cluster's own account of why the wait did not end: events of the watched objects
+    and, for workloads, the state and events of their pods."""
+    evidence = Evidence(observed=[seen.summary], conditions=seen.conditions)
+    names = [obj["metadata"]["name"] for obj in state.values()]
+    if not names and watched.name:
+        names = [watched.name]
+    for name in names:
+        evidence.events += kube.events(watched.namespace, name, watched.kind)
+    for obj in state.values():
+        selector = obj.get("spec", {}).get("selector", {}).get("matchLabels")
+        if obj.get("kind") in ("Deployment", "StatefulSet") and selector:
+            label_selector = ",".join(f"{k}={v}" for k, v in selector.items())
+            pods, _ = kube.list("v1", "Pod", watched.namespace, label_selector=label_selector)
+            for pod in pods:
+                evidence.observed.append(_pod_summary(pod))
+                evidence.events += kube.events(watched.namespace, pod["metadata"]["name"], "Pod")
+    if watched.kind == "Pod":
+        for pod in state.values():
+            evidence.events += kube.events(watched.namespace, pod["metadata"]["name"], "Pod")
+    return evidence

@@ -1,0 +1,201 @@
+"""The version catalog's own rules, and the plans it yields (no cluster involved)."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cookbook14.catalog import Catalog, Version
+from cookbook14.errors import UsageError
+from cookbook14.options import Options
+from cookbook14.plan import build_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+URL = re.compile(r"^https://github\.com/[\w.-]+/[\w.-]+/releases/download/[\w.-]+/[\w.-]+$")
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog.load()
+
+
+def test_every_minor_from_1_11_to_1_23_is_catalogued(catalog):
+    assert sorted(catalog.minors, key=Version.parse) == [f"1.{minor}" for minor in range(11, 24)]
+
+
+@pytest.mark.parametrize("minor", [f"1.{m}" for m in range(11, 24)])
+def test_minor_entry_is_consistent(catalog, minor):
+    entry = catalog.minors[minor]
+    for component, version in entry.versions.items():
+        assert version.minor_key == minor, f"{minor}: {component} {version} is of another minor"
+    assert entry.node.kubernetes >= entry.min_kubernetes, (
+        f"{minor}: node image Kubernetes {entry.node.kubernetes} is older than the minimum "
+        f"{entry.min_kubernetes}"
+    )
+    assert re.fullmatch(r"kindest/node:v[\d.]+@sha256:[0-9a-f]{64}", entry.node.image)
+    assert entry.node.tag == f"v{entry.node.kubernetes}"
+    # Images built for kind >= 0.20 need kind >= 0.20 (knative-facts.md).
+    assert entry.node.kind >= Version(0, 20)
+
+
+@pytest.mark.parametrize("version", ["book", "latest", *[f"1.{m}" for m in range(11, 24)]])
+def test_every_asset_url_is_well_formed(catalog, version):
+    release = catalog.resolve(version)
+    urls = [
+        catalog.url("operator", release.operator, "operator.yaml"),
+        catalog.url("serving", release.serving, "serving-core.yaml"),
+        catalog.url("kourier", release.kourier, "kourier.yaml"),
+        catalog.url("eventing", release.eventing, "eventing-core.yaml"),
+        catalog.url("kn", release.kn, "checksums.txt"),
+        catalog.url("kind", release.node.kind, "kind-linux-amd64"),
+        catalog.url("sockeye", catalog.extras["sockeye"], "release.yaml"),
+        catalog.url("triggermesh", catalog.extras["triggermesh"], "triggermesh-crds.yaml"),
+    ]
+    for url in urls:
+        assert URL.match(url), url
+
+
+def test_book_is_the_chapter_pinned_versions(catalog):
+    release = catalog.resolve("book")
+    assert {
+        name: str(release.version_of(name)) for name in ("operator", "serving", "eventing", "kn")
+    } == {
+        "operator": "1.11.4",
+        "serving": "1.11.0",
+        "eventing": "1.11.1",
+        "kn": "1.11.0",
+    }
+    assert str(catalog.extras["sockeye"]) == "0.7.0"
+    assert str(catalog.extras["triggermesh"]) == "1.26.0"
+
+
+def plan_for(version: str, **options):
+    return build_plan(Options(knative_version=version, **options), Catalog.load())
+
+
+def test_book_plan_installs_operator_1_11_4_into_default():
+    plan = plan_for("book")
+    step = plan.step("14.1")
+    assert [a.source for a in step.applies] == [
+        "https://github.com/knative/operator/releases/download/knative-v1.11.4/operator.yaml"
+    ]
+    deployments = {w.name: w.namespace for w in step.waits if w.kind == "Deployment"}
+    assert deployments == {"knative-operator": "default", "operator-webhook": "default"}
+    assert plan.cluster.node_image.startswith("kindest/node:v1.27.3@sha256:")
+    assert plan.cluster.kind_version == "0.20.0"
+    assert plan.cluster.domain == "127.0.0.1.sslip.io"
+    assert any("serving-default-domain.yaml" in d.what for d in plan.deviations)
+
+
+def test_plan_for_1_14_uses_the_knative_operator_namespace():
+    plan = plan_for("1.14")
+    step = plan.step("14.1")
+    assert step.applies[0].source.endswith(
+        "/knative/operator/releases/download/knative-v1.14.9/operator.yaml"
+    )
+    assert {w.namespace for w in step.waits if w.kind == "Deployment"} == {"knative-operator"}
+    assert plan.release.serving == Version(1, 14, 2)
+    assert plan.cluster.node_image.startswith("kindest/node:v1.29.")
+
+
+@pytest.mark.parametrize("version", ["1.23", "latest"])
+def test_plan_for_the_newest_minor(version):
+    plan = plan_for(version)
+    assert plan.release.minor == "1.23"
+    assert str(plan.release.operator) == "1.23.0"
+    assert plan.release.operator_namespace == "knative-operator"
+    assert plan.cluster.node_image.startswith("kindest/node:v1.36.")
+
+
+def test_exact_version_clamps_components_and_says_so():
+    plan = plan_for("1.14.5")
+    assert str(plan.release.operator) == "1.14.5"
+    assert str(plan.release.serving) == "1.14.2"
+    clamped = [d.what + " " + d.why for d in plan.deviations if d.what == "version pinning"]
+    assert any("serving has no release 1.14.5" in text for text in clamped), plan.deviations
+
+
+def test_mirror_replaces_github_in_every_url():
+    plan = plan_for("book", release_mirror="http://127.0.0.1:9/mirror/")
+    assert plan.step("14.1").applies[0].source == (
+        "http://127.0.0.1:9/mirror/knative/operator/releases/download/knative-v1.11.4/operator.yaml"
+    )
+
+
+def test_timeout_scale_multiplies_every_deadline():
+    normal = plan_for("book").step("14.1").waits
+    doubled = plan_for("book", timeout_scale=2).step("14.1").waits
+    assert [w.timeout * 2 for w in normal] == [w.timeout for w in doubled]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("9.9", "Knative 9.9 is not in the catalog"),
+        ("1.99", "Knative 1.99 is not in the catalog"),
+        ("one.two", "is not a version"),
+        ("1.11.99", "the newest catalogued 1.11 operator release is 1.11.12"),
+    ],
+)
+def test_bad_version_names_the_accepted_values(catalog, value, expected):
+    with pytest.raises(UsageError) as raised:
+        catalog.resolve(value)
+    assert expected in str(raised.value)
+    assert "accepted: book, latest, a minor 1.11..1.23" in str(raised.value)
+
+
+def run_pytest(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--knative-version", "2.0"],
+            "ERROR: --knative-version '2.0': Knative 2.0 is not in the catalog",
+        ),
+        (["--knative-version", "v1.x"], "ERROR: --knative-version 'v1.x' is not a version"),
+        (
+            ["--cluster", "minikube"],
+            "ERROR: --cluster 'minikube' is not a provider; accepted: kind, existing",
+        ),
+        (["--timeout-scale", "fast"], "ERROR: --timeout-scale 'fast' is not a number"),
+        (
+            ["--ingress-endpoint", "localhost"],
+            "ERROR: --ingress-endpoint 'localhost' is not HOST:PORT",
+        ),
+        (
+            ["--release-mirror", "ftp://x"],
+            "ERROR: --release-mirror 'ftp://x' is not an http(s) URL",
+        ),
+    ],
+)
+def test_bad_option_stops_the_run_with_one_line(tmp_path, args, expected):
+    result = run_pytest("suites/", "--reports-dir", str(tmp_path), *args)
+    assert result.returncode == 4, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert len(errors) == 1 and errors[0].startswith(expected), result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_plan_option_prints_and_writes_the_plan_without_a_cluster(tmp_path):
+    result = run_pytest(
+        "suites/", "--plan", "--knative-version", "1.14", "--reports-dir", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    written = json.loads(next(tmp_path.glob("*/plan.json")).read_text())
+    assert printed == written
+    assert printed["knative"]["operator"] == "1.14.9"
+    assert printed["steps"][0]["waits"][2]["namespace"] == "knative-operator"
+    assert [step["recipe"] for step in printed["steps"]] == [f"14.{n}" for n in range(1, 9)]

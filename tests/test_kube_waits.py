@@ -1,0 +1,284 @@
+"""The access layer and the wait primitive against the simulated API server, through the
+official kubernetes client (no mocked client objects)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from cookbook14.errors import KubeError, WaitTimeout
+from cookbook14.kube import Kube
+from cookbook14.waits import Watched, condition_is_true, wait, workload_available
+
+WIDGET_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {
+        "group": "example.com",
+        "names": {
+            "plural": "widgets",
+            "singular": "widget",
+            "kind": "Widget",
+            "listKind": "WidgetList",
+        },
+        "scope": "Namespaced",
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": True,
+                    }
+                },
+            }
+        ],
+    },
+}
+
+
+def widget(name: str = "gear", size: int = 1) -> dict:
+    return {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"size": size},
+    }
+
+
+def config_map(value: str) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "default"},
+        "data": {"key": value},
+    }
+
+
+def kube_for(sim) -> Kube:
+    return Kube.from_kubeconfig(sim.kubeconfig)
+
+
+def crd_established_by_wait(kube: Kube):
+    def wait_for_crds(names: list[str]) -> None:
+        for name in names:
+            wait(
+                kube,
+                Watched("apiextensions.k8s.io/v1", "CustomResourceDefinition", name=name),
+                condition_is_true("Established"),
+                10,
+                f"CRD {name} Established",
+            )
+
+    return wait_for_crds
+
+
+def set_condition_later(sim, obj: dict, condition: dict, delay: float) -> threading.Timer:
+    meta = obj["metadata"]
+
+    def set_it() -> None:
+        sim.store.update_status(
+            obj["apiVersion"],
+            obj["kind"],
+            meta["name"],
+            meta.get("namespace"),
+            {"conditions": [condition]},
+        )
+
+    timer = threading.Timer(delay, set_it)
+    timer.start()
+    return timer
+
+
+def test_apply_creates_then_leaves_unchanged_then_changes(sim_cluster):
+    kube = kube_for(sim_cluster)
+    created = kube.apply([config_map("one")])[0]
+    again = kube.apply([config_map("one")])[0]
+    assert again["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
+    changed = kube.apply([config_map("two")])[0]
+    assert changed["metadata"]["resourceVersion"] != created["metadata"]["resourceVersion"]
+    assert kube.get("v1", "ConfigMap", "settings", "default")["data"] == {"key": "two"}
+
+
+def test_apply_installs_crds_before_their_custom_resources(sim_cluster):
+    kube = kube_for(sim_cluster)
+    # The custom resource comes first in the file, as it may in a release file.
+    kube.apply([widget(), WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
+    assert kube.get("example.com/v1", "Widget", "gear", "default")["spec"] == {"size": 1}
+    assert [row.kind for row in kube.api_resources("example.com")] == ["Widget"]
+
+
+def test_a_refused_request_is_not_retried_and_quotes_the_server(sim_cluster):
+    kube = kube_for(sim_cluster)
+    bad = config_map("x")
+    bad["metadata"]["name"] = "Not_A_Name"
+    started = time.monotonic()
+    with pytest.raises(KubeError) as raised:
+        kube.apply([bad])
+    assert raised.value.status == 422
+    assert "Not_A_Name" in str(raised.value)
+    assert time.monotonic() - started < 2
+
+
+def test_unknown_kind_says_it_is_not_served(sim_cluster):
+    with pytest.raises(KubeError, match="does not serve Gadget"):
+        kube_for(sim_cluster).apply([{**widget(), "kind": "Gadget"}])
+
+
+def test_wait_returns_when_the_condition_turns_true(sim_cluster):
+    kube = kube_for(sim_cluster)
+    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
+    obj = kube.apply([widget()])[0]
+    seen: list[str] = []
+    timer = set_condition_later(sim_cluster, obj, {"type": "Ready", "status": "True"}, 0.3)
+    state = wait(
+        kube,
+        Watched("example.com/v1", "Widget", "default", "gear"),
+        condition_is_true("Ready"),
+        10,
+        "Widget gear Ready",
+        seen.append,
+    )
+    timer.join()
+    assert state["default/gear"]["status"]["conditions"][0]["status"] == "True"
+    assert seen and "Widget gear Ready" in seen[0]
+
+
+def test_wait_timeout_names_what_how_long_and_what_it_saw(sim_cluster):
+    kube = kube_for(sim_cluster)
+    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
+    obj = kube.apply([widget()])[0]
+    sim_cluster.store.update_status(
+        "example.com/v1",
+        "Widget",
+        "gear",
+        "default",
+        {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "False",
+                    "reason": "NotReady",
+                    "message": "Waiting on deployments: controller",
+                }
+            ]
+        },
+    )
+    sim_cluster.store.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "gear.1", "namespace": "default"},
+            "involvedObject": {
+                "apiVersion": "example.com/v1",
+                "kind": "Widget",
+                "name": "gear",
+                "namespace": "default",
+                "uid": obj["metadata"]["uid"],
+            },
+            "reason": "InternalError",
+            "message": "failed to apply manifests",
+            "type": "Warning",
+            "count": 3,
+        }
+    )
+    with pytest.raises(WaitTimeout) as raised:
+        wait(
+            kube,
+            Watched("example.com/v1", "Widget", "default", "gear"),
+            condition_is_true("Ready"),
+            1.5,
+            "Widget gear in namespace default to have Ready=True",
+        )
+    text = str(raised.value)
+    assert text.startswith(
+        "timed out after 2s waiting for Widget gear in namespace default to have Ready=True"
+    ) or text.startswith("timed out after 1s")
+    assert "Ready=False (NotReady): Waiting on deployments: controller" in text
+    assert "Warning InternalError Widget/gear: failed to apply manifests (x3)" in text
+
+
+def test_wait_survives_dropped_watches(make_sim_cluster):
+    sim = make_sim_cluster(faults=["drop-watches"])
+    kube = kube_for(sim)
+    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
+    obj = kube.apply([widget()])[0]
+    # Several changes that are not the awaited one, each ending a watch connection.
+    for size in range(2, 5):
+        kube.apply([widget(size=size)])
+    timer = set_condition_later(sim, obj, {"type": "Ready", "status": "True"}, 1.5)
+    state = wait(
+        kube,
+        Watched("example.com/v1", "Widget", "default", "gear"),
+        condition_is_true("Ready"),
+        10,
+        "Widget gear Ready",
+    )
+    timer.join()
+    assert state["default/gear"]["spec"] == {"size": 4}
+
+
+def test_a_5xx_burst_is_retried_through(sim_cluster):
+    kube = kube_for(sim_cluster)
+    kube.apply([config_map("one")])
+    sim_cluster.faults.arm_5xx_burst(3)
+    assert kube.apply([config_map("two")])[0]["data"] == {"key": "two"}
+    sim_cluster.faults.arm_5xx_burst(3, code=500)
+    assert kube.get("v1", "ConfigMap", "settings", "default")["data"] == {"key": "two"}
+
+
+def test_whole_flow_under_continuous_5xx_bursts(make_sim_cluster):
+    sim = make_sim_cluster(faults=["api-5xx-burst"])
+    kube = kube_for(sim)
+    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
+    obj = kube.apply([widget()])[0]
+    timer = set_condition_later(sim, obj, {"type": "Ready", "status": "True"}, 0.5)
+    wait(
+        kube,
+        Watched("example.com/v1", "Widget", "default", "gear"),
+        condition_is_true("Ready"),
+        10,
+        "Widget gear Ready",
+    )
+    timer.join()
+
+
+def test_workload_available_needs_every_replica():
+    deployment = {
+        "kind": "Deployment",
+        "metadata": {"name": "web", "generation": 2},
+        "spec": {"replicas": 2},
+        "status": {
+            "observedGeneration": 2,
+            "availableReplicas": 1,
+            "conditions": [
+                {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"}
+            ],
+        },
+    }
+    seen = workload_available({"x": deployment})
+    assert not seen.done and seen.summary.startswith("1/2 available")
+    deployment["status"]["availableReplicas"] = 2
+    assert workload_available({"x": deployment}).done
+    deployment["status"]["observedGeneration"] = 1
+    assert not workload_available({"x": deployment}).done
+
+
+def test_unreadable_kubeconfig_is_one_clear_line(tmp_path):
+    from cookbook14.errors import UsageError
+
+    broken = tmp_path / "kubeconfig"
+    broken.write_text("this: is: not: yaml: [")
+    with pytest.raises(UsageError) as raised:
+        Kube.from_kubeconfig(broken)
+    message = str(raised.value)
+    assert message.startswith(f"cannot use --kubeconfig {broken}:")
+    assert "\n" not in message
+    with pytest.raises(UsageError, match="no such file"):
+        Kube.from_kubeconfig(tmp_path / "missing")
