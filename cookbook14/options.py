@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -26,7 +27,7 @@ class Options:
     ingress_endpoint: tuple[str, int] | None = None
     reports_dir: Path = Path("reports")
     timeout_scale: float = 1.0
-    cache_dir: Path = Path.home() / ".cache" / "cookbook14"
+    cache_dir: Path = field(default_factory=lambda: default_cache_dir())
 
     def __post_init__(self) -> None:
         if self.cluster not in CLUSTER_PROVIDERS:
@@ -71,3 +72,9 @@ def parse_timeout_scale(value: str) -> float:
         raise UsageError(
             f"--timeout-scale {value!r} is not a number; accepted: a factor greater than 0"
         ) from None
+
+
+def default_cache_dir() -> Path:
+    """Downloaded tools live in $XDG_CACHE_HOME/cookbook14 (~/.cache/cookbook14)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "cookbook14"

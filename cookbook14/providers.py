@@ -181,3 +181,24 @@ def _recall_port(kube: Kube) -> int | None:
     marker = kube.get("v1", "ConfigMap", name, namespace)
     value = (marker or {}).get("data", {}).get("kourier-host-port")
     return int(value) if value else None
+
+
+def detect_ingress_endpoint(kube: Kube, namespaces: tuple[str, ...]) -> tuple[str, int] | None:
+    """Where Kourier's HTTP port is reachable, read from its Service: the load balancer's
+    address on port 80, else a node address with the NodePort of port 80."""
+    for namespace in namespaces:
+        service = kube.get("v1", "Service", "kourier", namespace)
+        if service is None:
+            continue
+        port = next((p for p in service["spec"].get("ports", []) if p.get("port") == 80), None)
+        for ingress in service.get("status", {}).get("loadBalancer", {}).get("ingress") or []:
+            address = ingress.get("ip") or ingress.get("hostname")
+            if address:
+                return address, 80
+        if port and port.get("nodePort"):
+            nodes, _ = kube.list("v1", "Node")
+            for node in nodes:
+                for address in node.get("status", {}).get("addresses", []):
+                    if address.get("type") in ("ExternalIP", "InternalIP"):
+                        return address["address"], int(port["nodePort"])
+    return None

@@ -75,6 +75,8 @@ class RunReport:
             return "not_run"
         if all(c.outcome == "passed" for c in checks):
             return "passed"
+        if any(c.message.startswith("blocked by") for c in checks):
+            return "blocked"
         if all(c.outcome == "skipped" for c in checks):
             if (
                 step is None

@@ -67,8 +67,13 @@ def check_docker() -> None:
         )
     result = run([docker, "info"], timeout=60, check=False)
     if result.returncode != 0:
+        # Docker 20-23 prefix the daemon error with "ERROR: ", newer clients do not.
         reason = next(
-            (line.strip() for line in result.stderr.splitlines() if line.strip()),
+            (
+                line.strip().removeprefix("ERROR: ")
+                for line in result.stderr.splitlines()
+                if line.strip()
+            ),
             f"exit {result.returncode}",
         )
         raise ToolError(

@@ -1,0 +1,429 @@
+"""Self-tests of the simulated Knative Eventing: release files, PingSource, sockeye, GitHub source.
+
+Everything goes through real protocols: kubectl and the official kubernetes client against the
+simulated API server, HTTP to the release mirror and the ingress, a websocket to sockeye.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+import websocket
+import yaml
+from kubernetes import client, config, watch
+
+from tests.sim import SimCluster
+from tests.sim.mirror import eventing as eventing_files
+
+OPERATOR_TAG = "knative-v1.11.4"
+EVENTING_TAG = "knative-v1.11.1"
+EVENTING_FILES = (
+    "eventing-crds.yaml", "eventing-core.yaml", "in-memory-channel.yaml", "mt-channel-broker.yaml"
+)
+SOCKEYE_HOST = "sockeye.default.127.0.0.1.sslip.io"
+SOURCE_KINDS = {"ApiServerSource", "ContainerSource", "PingSource", "SinkBinding"}
+PING_SOURCE = "ping-source"
+WAIT_SECONDS = 60.0
+
+# The chapter's manifests (recipes 14.2, 14.5, 14.6), plus the domain kind needs (14.2 note).
+SERVING_CR = """
+apiVersion: operator.knative.dev/v1beta1
+kind: KnativeServing
+metadata:
+  name: knative-serving
+  namespace: knative-serving
+spec:
+  ingress:
+    kourier:
+      enabled: true
+  config:
+    network:
+      ingress-class: "kourier.ingress.networking.knative.dev"
+    domain:
+      127.0.0.1.sslip.io: ""
+"""
+EVENTING_CR_WITH_GITHUB = """
+apiVersion: operator.knative.dev/v1beta1
+kind: KnativeEventing
+metadata:
+  name: knative-eventing
+  namespace: knative-eventing
+spec:
+  source:
+    github:
+      enabled: true
+"""
+PINGSOURCE_YAML = """
+apiVersion: sources.knative.dev/v1
+kind: PingSource
+metadata:
+  name: ping-source
+spec:
+  schedule: "* * * * *"
+  contentType: "application/json"
+  data: '{ "message": "Hello, world!" }'
+  sink:
+    ref:
+      apiVersion: serving.knative.dev/v1
+      kind: Service
+      name: sockeye
+"""
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def wait_for(what: str, probe: Callable[[], Any], done: Callable[[Any], bool] = bool,
+             timeout: float = WAIT_SECONDS, interval: float = 0.05) -> Any:
+    """The first result of `probe` that is `done`; fails with the last one seen on timeout."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        try:
+            last = probe()
+        except client.ApiException as error:
+            last = f"{error.status} {error.reason}"
+        else:
+            if done(last):
+                return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
+
+
+def condition(obj: Any, condition_type: str) -> dict:
+    """The condition of that type of an object dict, {} when absent (or not an object)."""
+    if not isinstance(obj, dict):
+        return {}
+    for item in (obj.get("status") or {}).get("conditions") or []:
+        if item.get("type") == condition_type:
+            return item
+    return {}
+
+
+class Cluster:
+    """A started SimCluster with kubectl and kubernetes clients bound to it."""
+
+    def __init__(self, sim: SimCluster) -> None:
+        self.sim = sim
+        api = config.new_client_from_config(config_file=str(sim.kubeconfig))
+        self.custom = client.CustomObjectsApi(api)
+        self.apps = client.AppsV1Api(api)
+        self.core = client.CoreV1Api(api)
+        self.extensions = client.ApiextensionsV1Api(api)
+
+    def kubectl(self, *args: str, stdin: str | None = None) -> str:
+        result = subprocess.run(
+            ["kubectl", "--kubeconfig", str(self.sim.kubeconfig), *args],
+            input=stdin, capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+        return result.stdout
+
+    def mirror_url(self, org: str, repo: str, tag: str, filename: str) -> str:
+        return f"{self.sim.release_mirror}/{org}/{repo}/releases/download/{tag}/{filename}"
+
+    def wait_deployment_available(self, name: str, namespace: str) -> None:
+        wait_for(
+            f"Deployment {namespace}/{name} Available",
+            lambda: condition(
+                self.apps.read_namespaced_deployment(name, namespace).to_dict(), "Available"
+            ).get("status") == "True",
+        )
+
+    def wait_cr_ready(self, group: str, version: str, namespace: str, plural: str,
+                      name: str) -> dict:
+        return wait_for(
+            f"{plural}/{name} Ready",
+            lambda: self.custom.get_namespaced_custom_object(group, version, namespace, plural,
+                                                             name),
+            done=lambda obj: condition(obj, "Ready").get("status") == "True",
+        )
+
+    def source_kinds(self, version: str = "v1") -> set[str]:
+        resources = self.custom.get_api_resources("sources.knative.dev", version).resources
+        return {resource.kind for resource in resources if "/" not in resource.name}
+
+    def sockeye_pods(self) -> list[str]:
+        pods = self.core.list_namespaced_pod(
+            "default", label_selector="serving.knative.dev/service=sockeye"
+        ).items
+        return [pod.metadata.name for pod in pods if pod.status.phase == "Running"]
+
+    def get_ping_source(self) -> dict:
+        return self.custom.get_namespaced_custom_object(
+            "sources.knative.dev", "v1", "default", "pingsources", PING_SOURCE
+        )
+
+
+def install_serving(cluster: Cluster) -> None:
+    """Recipes 14.1 and 14.2 through the operator, with the sslip.io domain."""
+    cluster.kubectl("apply", "-f", cluster.mirror_url(
+        "knative", "operator", OPERATOR_TAG, "operator.yaml"))
+    cluster.wait_deployment_available("knative-operator", "default")
+    cluster.kubectl("create", "namespace", "knative-serving")
+    cluster.kubectl("apply", "-f", "-", stdin=SERVING_CR)
+    cluster.wait_cr_ready("operator.knative.dev", "v1beta1", "knative-serving",
+                          "knativeservings", "knative-serving")
+
+
+def deploy_sockeye(cluster: Cluster) -> None:
+    cluster.kubectl("apply", "-f", cluster.mirror_url(
+        "n3wscott", "sockeye", "v0.7.0", "release.yaml"))
+    cluster.wait_cr_ready("serving.knative.dev", "v1", "default", "services", "sockeye")
+
+
+def open_sockeye_websocket(cluster: Cluster, timeout: float) -> websocket.WebSocket:
+    return websocket.create_connection(
+        f"ws://{cluster.sim.ingress_endpoint}/ws", host=SOCKEYE_HOST,
+        origin=f"http://{SOCKEYE_HOST}", timeout=timeout,
+    )
+
+
+def receive_event(cluster: Cluster, socket: websocket.WebSocket, timeout: float) -> dict:
+    """The next event pushed on /ws; browses sockeye's page meanwhile, as a reader would,
+    which also keeps the revision from scaling to zero under the held websocket."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            return json.loads(socket.recv())
+        except websocket.WebSocketTimeoutException:
+            requests.get(f"http://{cluster.sim.ingress_endpoint}/",
+                         headers={"Host": SOCKEYE_HOST}, timeout=timeout)
+    pytest.fail(f"no event on sockeye's /ws within {timeout:.1f}s")
+
+
+def ready_transitions(cluster: Cluster, until_ready_within: float) -> list[tuple[str, str]]:
+    """(status, reason) of the PingSource's Ready condition, as watched, until it is True."""
+    seen: list[tuple[str, str]] = []
+    stream = watch.Watch()
+    deadline = time.monotonic() + until_ready_within
+    for event in stream.stream(cluster.custom.list_namespaced_custom_object,
+                               "sources.knative.dev", "v1", "default", "pingsources",
+                               timeout_seconds=math.ceil(until_ready_within)):
+        obj = event["object"]
+        if obj["metadata"]["name"] != PING_SOURCE:
+            continue
+        ready = condition(obj, "Ready")
+        state = (ready.get("status", ""), ready.get("reason", ""))
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        if state[0] == "True" or time.monotonic() > deadline:
+            stream.stop()
+    return seen
+
+
+def wait_until_mid_period(period: float) -> float:
+    """Sleep until a fifth of a scaled minute past a tick; return the next tick's time."""
+    now = time.time()
+    next_tick = math.ceil(now / period) * period
+    if next_tick - now < 0.6 * period:
+        time.sleep(next_tick - now + 0.2 * period)
+        next_tick += period
+    return next_tick
+
+
+def event_time(event: dict) -> float:
+    return datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
+
+
+@pytest.fixture(scope="module")
+def operator_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """Serving and Eventing (with the GitHub source) installed by the operator, sockeye up."""
+    kubeconfig: Path = tmp_path_factory.mktemp("eventing-operator") / "kubeconfig"
+    with SimCluster(kubeconfig) as sim:
+        cluster = Cluster(sim)
+        install_serving(cluster)
+        cluster.kubectl("create", "namespace", "knative-eventing")
+        cluster.kubectl("apply", "-f", "-", stdin=EVENTING_CR_WITH_GITHUB)
+        cluster.wait_cr_ready("operator.knative.dev", "v1beta1", "knative-eventing",
+                              "knativeeventings", "knative-eventing")
+        deploy_sockeye(cluster)
+        yield cluster
+
+
+# --- generators (no cluster) ----------------------------------------------------------------
+
+
+def test_release_files_together_hold_what_the_operator_installs() -> None:
+    def keys(objects: list[dict]) -> set[tuple[str, str, str]]:
+        return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+                for o in objects if o["kind"] != "Namespace"}
+
+    from_files: set[tuple[str, str, str]] = set()
+    for filename in EVENTING_FILES:
+        body = eventing_files.asset("knative", "eventing", EVENTING_TAG, filename, None)
+        assert body, filename
+        from_files |= keys(list(yaml.safe_load_all(body)))
+    assert from_files == keys(eventing_files.eventing_objects("1.11.1"))
+
+
+def test_integrationsources_arrive_with_1_17() -> None:
+    def plurals(version: str) -> set[str]:
+        return {o["spec"]["names"]["plural"] for o in eventing_files.eventing_crd_objects(version)
+                if o["spec"]["group"] == "sources.knative.dev"}
+
+    assert "integrationsources" not in plurals("1.16.7")
+    assert plurals("1.17.6") >= {"integrationsources", "pingsources"}
+
+
+# --- the operator path ----------------------------------------------------------------------
+
+
+def test_operator_installed_eventing_serves_the_source_kinds(operator_cluster: Cluster) -> None:
+    assert operator_cluster.source_kinds("v1") >= SOURCE_KINDS
+    listing = operator_cluster.kubectl("api-resources", "--api-group=sources.knative.dev")
+    assert "pingsources" in listing
+    adapter = operator_cluster.apps.read_namespaced_deployment(
+        "pingsource-mt-adapter", "knative-eventing")
+    assert adapter.metadata.labels["app.kubernetes.io/version"] == "1.11.1"
+
+
+def test_github_source_is_served_when_enabled(operator_cluster: Cluster) -> None:
+    wait_for("githubsources CRD Established", lambda: condition(
+        operator_cluster.extensions.read_custom_resource_definition(
+            "githubsources.sources.knative.dev").to_dict(), "Established").get("status") == "True")
+    assert "GitHubSource" in operator_cluster.source_kinds("v1alpha1")
+    listing = operator_cluster.kubectl("api-resources", "--api-group=sources.knative.dev")
+    assert "githubsources" in listing
+    wait_for("github-controller-manager ready", lambda: (
+        operator_cluster.apps.read_namespaced_stateful_set(
+            "github-controller-manager", "knative-sources").status.ready_replicas or 0) >= 1)
+
+
+def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster) -> None:
+    cluster = operator_cluster
+    period = cluster.sim.clock.scaled(60)
+    cluster.kubectl("apply", "-f", "-", stdin=PINGSOURCE_YAML)
+    source = cluster.wait_cr_ready("sources.knative.dev", "v1", "default", "pingsources",
+                                   PING_SOURCE)
+    assert source["status"]["sinkUri"] == "http://sockeye.default.svc.cluster.local"
+    assert source["metadata"]["finalizers"] == ["pingsources.sources.knative.dev"]
+    assert source["status"]["ceAttributes"] == [{
+        "source": "/apis/v1/namespaces/default/pingsources/ping-source",
+        "type": "dev.knative.sources.ping",
+    }]
+
+    socket = open_sockeye_websocket(cluster, timeout=period / 2)
+    try:
+        event = receive_event(cluster, socket, timeout=2.5 * period)
+    finally:
+        socket.close()
+    assert event["type"] == "dev.knative.sources.ping"
+    assert event["source"] == "/apis/v1/namespaces/default/pingsources/ping-source"
+    assert event["data"] == {"message": "Hello, world!"}
+    assert event["datacontenttype"] == "application/json"
+
+    pods = wait_for("a running sockeye pod", cluster.sockeye_pods)
+    log = cluster.core.read_namespaced_pod_log(pods[0], "default", container="user-container")
+    assert "got Validation: valid\nContext Attributes,\n  specversion: 1.0\n" \
+           "  type: dev.knative.sources.ping\n" in log
+    assert f"  id: {event['id']}\n" in log
+    assert 'Data,\n  {\n    "message": "Hello, world!"\n  }\n' in log
+    assert "Broadasting to 1 clients: " in log
+
+
+def test_sockeye_websocket_without_origin_is_refused(operator_cluster: Cluster) -> None:
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        websocket.create_connection(
+            f"ws://{operator_cluster.sim.ingress_endpoint}/ws", host=SOCKEYE_HOST,
+            suppress_origin=True, timeout=5,
+        )
+    assert refused.value.status_code == 403
+
+
+def test_pingsource_written_as_v1beta2_becomes_ready(operator_cluster: Cluster) -> None:
+    """kn <= 1.16 writes PingSources through sources.knative.dev/v1beta2."""
+    body = {
+        "apiVersion": "sources.knative.dev/v1beta2",
+        "kind": "PingSource",
+        "metadata": {"name": "kn-ping"},
+        "spec": {"schedule": "0 0 1 1 *", "data": '{"from": "kn"}',
+                 "sink": {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+                                  "name": "sockeye"}}},
+    }
+    cluster = operator_cluster
+    cluster.custom.create_namespaced_custom_object(
+        "sources.knative.dev", "v1beta2", "default", "pingsources", body)
+    try:
+        source = cluster.wait_cr_ready("sources.knative.dev", "v1beta2", "default",
+                                       "pingsources", "kn-ping")
+        assert source["apiVersion"] == "sources.knative.dev/v1beta2"
+        assert source["status"]["sinkUri"] == "http://sockeye.default.svc.cluster.local"
+    finally:
+        cluster.custom.delete_namespaced_custom_object(
+            "sources.knative.dev", "v1", "default", "pingsources", "kn-ping")
+
+
+def test_pingsource_with_a_missing_sink_is_not_ready(operator_cluster: Cluster) -> None:
+    cluster = operator_cluster
+    cluster.kubectl("apply", "-f", "-", stdin=PINGSOURCE_YAML.replace(
+        "name: ping-source", "name: lost-ping").replace("name: sockeye", "name: nowhere"))
+    try:
+        source = wait_for(
+            "lost-ping SinkProvided False",
+            lambda: cluster.custom.get_namespaced_custom_object(
+                "sources.knative.dev", "v1", "default", "pingsources", "lost-ping"),
+            done=lambda obj: condition(obj, "SinkProvided").get("status") == "False",
+        )
+        assert condition(source, "SinkProvided").get("reason") == "NotFound"
+        assert "message" not in condition(source, "SinkProvided")
+        ready = condition(source, "Ready")
+        assert (ready["status"], ready["reason"]) == ("False", "NotFound")
+        assert "sinkUri" not in source["status"]
+    finally:
+        cluster.kubectl("delete", "pingsource", "lost-ping")
+
+
+# --- the YAML path, with the lose-ping-event fault ------------------------------------------
+
+
+def test_yaml_installed_eventing_loses_only_the_first_ping_event(
+    make_sim_cluster: Callable[..., SimCluster],
+) -> None:
+    # A smaller time scale: this test waits for whole scaled minutes.
+    cluster = Cluster(make_sim_cluster(faults=["lose-ping-event"], time_scale=0.02))
+    period = cluster.sim.clock.scaled(60)
+    install_serving(cluster)
+    for filename in EVENTING_FILES:
+        cluster.kubectl("apply", "-f", cluster.mirror_url(
+            "knative", "eventing", EVENTING_TAG, filename))
+    for name in ("eventing-controller", "eventing-webhook", "imc-controller", "imc-dispatcher",
+                 "mt-broker-filter", "mt-broker-ingress", "mt-broker-controller"):
+        cluster.wait_deployment_available(name, "knative-eventing")
+    assert cluster.source_kinds("v1") >= SOURCE_KINDS
+    adapter = cluster.apps.read_namespaced_deployment("pingsource-mt-adapter", "knative-eventing")
+    assert adapter.spec.replicas == 0
+    deploy_sockeye(cluster)
+
+    # A schedule that never fires while the adapter scales up; "* * * * *" is set later, away
+    # from a tick, so that the first tick to fire is known.
+    cluster.kubectl("apply", "-f", "-",
+                    stdin=PINGSOURCE_YAML.replace('"* * * * *"', '"0 0 1 1 *"'))
+    transitions = ready_transitions(cluster, until_ready_within=WAIT_SECONDS)
+    assert ("False", "MinimumReplicasUnavailable") in transitions
+    assert transitions[-1] == ("True", "")
+    assert cluster.apps.read_namespaced_deployment(
+        "pingsource-mt-adapter", "knative-eventing").spec.replicas == 1
+
+    socket = open_sockeye_websocket(cluster, timeout=period / 2)
+    try:
+        first_tick = wait_until_mid_period(period)
+        cluster.custom.patch_namespaced_custom_object(
+            "sources.knative.dev", "v1", "default", "pingsources", PING_SOURCE,
+            {"spec": {"schedule": "* * * * *"}},
+        )
+        event = receive_event(cluster, socket, timeout=3.5 * period)
+    finally:
+        socket.close()
+    assert event["type"] == "dev.knative.sources.ping"
+    # The first tick's event was dropped; the one of the next tick arrived.
+    assert event_time(event) >= first_tick + 0.5 * period

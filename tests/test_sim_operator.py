@@ -1,0 +1,295 @@
+"""Self-tests of the simulated Knative Operator, the mirror's operator/serving/kourier manifests
+and the kube controllers, driven through the official kubernetes client and real kubectl."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import requests
+import yaml
+from kubernetes import client, config, utils
+
+from tests.sim import SimCluster
+
+OPERATOR_GROUP, OPERATOR_VERSION = "operator.knative.dev", "v1beta1"
+KUBECTL = "/usr/bin/kubectl"
+
+SERVING_CR = {  # the chapter's serving.yaml plus the sslip.io domain the harness configures
+    "apiVersion": "operator.knative.dev/v1beta1",
+    "kind": "KnativeServing",
+    "metadata": {"name": "knative-serving", "namespace": "knative-serving"},
+    "spec": {
+        "ingress": {"kourier": {"enabled": True}},
+        "config": {
+            "network": {"ingress-class": "kourier.ingress.networking.knative.dev"},
+            "domain": {"127.0.0.1.sslip.io": ""},
+        },
+    },
+}
+EVENTING_CR = {
+    "apiVersion": "operator.knative.dev/v1beta1",
+    "kind": "KnativeEventing",
+    "metadata": {"name": "knative-eventing", "namespace": "knative-eventing"},
+}
+
+
+def wait_until(what: str, probe: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """Poll `probe` until it returns something truthy; fail with what was last seen."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(0.02)
+    pytest.fail(f"timed out waiting for {what}; last seen {last!r}")
+
+
+def api_client(sim: SimCluster) -> client.ApiClient:
+    return config.new_client_from_config(str(sim.kubeconfig))
+
+
+def mirror_objects(sim: SimCluster, org: str, repo: str, tag: str, name: str) -> list[dict]:
+    url = f"{sim.release_mirror}/{org}/{repo}/releases/download/{tag}/{name}"
+    response = requests.get(url, timeout=10)
+    response.raise_for_status()
+    return [doc for doc in yaml.safe_load_all(response.text) if doc]
+
+
+def condition(obj: dict, condition_type: str) -> dict:
+    return next((c for c in (obj.get("status") or {}).get("conditions") or []
+                 if c["type"] == condition_type), {})
+
+
+def install_operator(sim: SimCluster, version: str = "1.11.4") -> str:
+    """Apply operator.yaml from the mirror; return the namespace once knative-operator is
+    Available."""
+    api = api_client(sim)
+    for obj in mirror_objects(sim, "knative", "operator", f"knative-v{version}",
+                              "operator.yaml"):
+        utils.create_from_dict(api, obj)
+    namespace = "knative-operator" if version >= "1.14" else "default"
+    apps = client.AppsV1Api(api)
+    wait_until("knative-operator Available", lambda: apps.read_namespaced_deployment(
+        "knative-operator", namespace).status.available_replicas == 1)
+    return namespace
+
+
+def create_cr(sim: SimCluster, body: dict) -> None:
+    api = api_client(sim)
+    namespace = body["metadata"]["namespace"]
+    core = client.CoreV1Api(api)
+    if not any(ns.metadata.name == namespace for ns in core.list_namespace().items):
+        core.create_namespace({"metadata": {"name": namespace}})
+    wait_until("the CRD to be served", lambda: sim.store.served(
+        body["apiVersion"], body["kind"]))
+    plural = body["kind"].lower() + "s"
+    client.CustomObjectsApi(api).create_namespaced_custom_object(
+        OPERATOR_GROUP, OPERATOR_VERSION, namespace, plural, body)
+
+
+def read_cr(sim: SimCluster, kind: str, namespace: str, name: str) -> dict:
+    return client.CustomObjectsApi(api_client(sim)).get_namespaced_custom_object(
+        OPERATOR_GROUP, OPERATOR_VERSION, namespace, kind.lower() + "s", name)
+
+
+def ready_history(sim: SimCluster, kind: str, namespace: str, name: str,
+                  until: Callable[[dict], bool], timeout: float = 10.0) -> tuple[dict, list]:
+    """Poll the CR, recording each distinct (status, reason, message) of Ready."""
+    seen: list[tuple] = []
+
+    def probe() -> dict | None:
+        cr = read_cr(sim, kind, namespace, name)
+        ready = condition(cr, "Ready")
+        state = (ready.get("status"), ready.get("reason"), ready.get("message"))
+        if ready and (not seen or seen[-1] != state):
+            seen.append(state)
+        return cr if until(cr) else None
+
+    return wait_until(f"{kind} {namespace}/{name}", probe, timeout), seen
+
+
+def is_ready(cr: dict) -> bool:
+    return condition(cr, "Ready").get("status") == "True"
+
+
+def install_serving(sim: SimCluster, body: dict = SERVING_CR) -> dict:
+    install_operator(sim)
+    create_cr(sim, body)
+    cr, _ = ready_history(sim, "KnativeServing", "knative-serving", "knative-serving", is_ready)
+    return cr
+
+
+@pytest.mark.parametrize(("version", "namespace"), [("1.11.4", "default"),
+                                                     ("1.14.9", "knative-operator")])
+def test_operator_yaml_runs_the_operator_in_its_namespace(
+    make_sim_cluster: Callable[..., SimCluster], version: str, namespace: str
+) -> None:
+    sim = make_sim_cluster()
+    assert install_operator(sim, version) == namespace
+    apps = client.AppsV1Api(api_client(sim))
+    for name in ("knative-operator", "operator-webhook"):
+        deploy = apps.read_namespaced_deployment(name, namespace)
+        assert deploy.metadata.labels["app.kubernetes.io/version"] == version
+        assert deploy.status.ready_replicas == 1
+        available = next(c for c in deploy.status.conditions if c.type == "Available")
+        assert (available.status, available.reason) == ("True", "MinimumReplicasAvailable")
+    image = apps.read_namespaced_deployment("knative-operator", namespace).spec.template.spec
+    assert image.containers[0].image.startswith(
+        "gcr.io/knative-releases/knative.dev/operator/cmd/operator@sha256:")
+    crd = client.ApiextensionsV1Api(api_client(sim)).read_custom_resource_definition(
+        "knativeservings.operator.knative.dev")
+    assert [v.name for v in crd.spec.versions] == ["v1beta1"]
+    assert [c.name for c in crd.spec.versions[0].additional_printer_columns] == [
+        "Version", "Ready", "Reason"]
+
+
+def test_knative_serving_goes_not_ready_then_ready(sim_cluster: SimCluster) -> None:
+    install_operator(sim_cluster)
+    create_cr(sim_cluster, SERVING_CR)
+    cr, seen = ready_history(sim_cluster, "KnativeServing", "knative-serving",
+                             "knative-serving", is_ready)
+    assert seen[0][:2] == ("False", "NotReady")
+    assert seen[0][2].startswith("Waiting on deployments: ")
+    assert seen[-1] == ("True", None, None)
+    status = cr["status"]
+    assert status["version"] == "1.11.0"
+    assert status["manifests"] == ["/var/run/ko/knative-serving/1.11.0",
+                                   "/var/run/ko/ingress/1.11/kourier"]
+    assert [c["type"] for c in status["conditions"]] == [
+        "DependenciesInstalled", "DeploymentsAvailable", "InstallSucceeded", "Ready",
+        "VersionMigrationEligible"]
+    assert cr["metadata"]["finalizers"] == ["knativeservings.operator.knative.dev"]
+    core = client.CoreV1Api(api_client(sim_cluster))
+    kourier = core.read_namespaced_service("kourier", "knative-serving")
+    assert kourier.spec.type == "LoadBalancer"
+    assert (kourier.spec.ports[0].port, kourier.spec.ports[0].target_port) == (80, 8080)
+    assert not kourier.status.load_balancer.ingress
+    gateway = core.list_namespaced_pod("knative-serving",
+                                       label_selector="app=3scale-kourier-gateway").items
+    assert len(gateway) == 1
+    network = core.read_namespaced_config_map("config-network", "knative-serving")
+    assert network.data["ingress-class"] == "kourier.ingress.networking.knative.dev"
+    # The operator owns config-*: a manual edit is overwritten.
+    core.patch_namespaced_config_map("config-network", "knative-serving",
+                                     {"data": {"ingress-class": "istio.ingress.networking"}})
+    wait_until("config-network restored", lambda: core.read_namespaced_config_map(
+        "config-network", "knative-serving").data["ingress-class"]
+        == "kourier.ingress.networking.knative.dev")
+    out = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(sim_cluster.kubeconfig), "-n", "knative-serving", "get",
+         "knativeserving", "knative-serving"], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[1].split()[:3] == ["knative-serving", "1.11.0", "True"]
+
+
+@pytest.mark.parametrize(("faults", "version"), [((), "1.5"),
+                                                 (("operator-missing-version",), "1.11")])
+def test_version_not_carried_fails_the_install(
+    make_sim_cluster: Callable[..., SimCluster], faults: tuple, version: str
+) -> None:
+    sim = make_sim_cluster(faults=faults)
+    install_operator(sim)
+    body = {**SERVING_CR, "spec": {**SERVING_CR["spec"], "version": version}}
+    create_cr(sim, body)
+    cr, _ = ready_history(sim, "KnativeServing", "knative-serving", "knative-serving",
+                          lambda cr: condition(cr, "InstallSucceeded"))
+    message = ("Install failed with message: the manifests of the target version "
+               f"{version} are not available to this release")
+    failed = condition(cr, "InstallSucceeded")
+    assert (failed["status"], failed["reason"], failed["message"]) == ("False", "Error", message)
+    ready = condition(cr, "Ready")
+    assert (ready["status"], ready["message"]) == ("False", message)
+    assert "version" not in cr["status"]
+
+
+def test_without_ingress_istio_is_assumed_and_install_fails(sim_cluster: SimCluster) -> None:
+    install_operator(sim_cluster)
+    create_cr(sim_cluster, {**SERVING_CR, "spec": {}})
+    cr, _ = ready_history(sim_cluster, "KnativeServing", "knative-serving", "knative-serving",
+                          lambda cr: condition(cr, "Ready"))
+    assert condition(cr, "InstallSucceeded")["status"] == "False"
+    assert "networking.istio.io" in condition(cr, "Ready")["message"]
+
+
+def test_serving_never_ready_fault_keeps_waiting_on_a_deployment(
+    make_sim_cluster: Callable[..., SimCluster]
+) -> None:
+    sim = make_sim_cluster(faults=["serving-never-ready"])
+    install_operator(sim)
+    create_cr(sim, SERVING_CR)
+    waiting = ("False", "NotReady", "Waiting on deployments: activator")
+    ready_history(sim, "KnativeServing", "knative-serving", "knative-serving",
+                  lambda cr: condition(cr, "Ready").get("message") == waiting[2])
+    time.sleep(sim.clock.scaled(20))
+    cr = read_cr(sim, "KnativeServing", "knative-serving", "knative-serving")
+    ready = condition(cr, "Ready")
+    assert (ready["status"], ready["reason"], ready["message"]) == waiting
+    pod = client.CoreV1Api(api_client(sim)).list_namespaced_pod(
+        "knative-serving", label_selector="app=activator").items[0]
+    assert pod.status.container_statuses[0].state.waiting.reason == "ImagePullBackOff"
+
+
+def test_knative_eventing_ready_then_github_source(sim_cluster: SimCluster) -> None:
+    install_operator(sim_cluster)
+    create_cr(sim_cluster, EVENTING_CR)
+    cr, _ = ready_history(sim_cluster, "KnativeEventing", "knative-eventing",
+                          "knative-eventing", is_ready)
+    assert cr["status"]["version"] == "1.11.1"
+    assert cr["status"]["manifests"] == ["/var/run/ko/knative-eventing/1.11.1"]
+    custom = client.CustomObjectsApi(api_client(sim_cluster))
+    custom.patch_namespaced_custom_object(
+        OPERATOR_GROUP, OPERATOR_VERSION, "knative-eventing", "knativeeventings",
+        "knative-eventing", {"spec": {"source": {"github": {"enabled": True}}}})
+    cr, seen = ready_history(
+        sim_cluster, "KnativeEventing", "knative-eventing", "knative-eventing",
+        lambda cr: is_ready(cr) and len(cr["status"]["manifests"]) == 2)
+    assert ("False", "NotReady", "Waiting on deployments: github-webhook") in seen
+    extensions = client.ApiextensionsV1Api(api_client(sim_cluster))
+    crd = extensions.read_custom_resource_definition("githubsources.sources.knative.dev")
+    assert any(c.type == "Established" and c.status == "True" for c in crd.status.conditions)
+    assert client.AppsV1Api(api_client(sim_cluster)).read_namespaced_stateful_set(
+        "github-controller-manager", "knative-sources")
+
+
+def test_deleting_the_cr_removes_what_it_installed(sim_cluster: SimCluster) -> None:
+    install_serving(sim_cluster)
+    custom = client.CustomObjectsApi(api_client(sim_cluster))
+    custom.delete_namespaced_custom_object(OPERATOR_GROUP, OPERATOR_VERSION, "knative-serving",
+                                           "knativeservings", "knative-serving")
+    apps = client.AppsV1Api(api_client(sim_cluster))
+    wait_until("serving deployments gone", lambda: not apps.list_namespaced_deployment(
+        "knative-serving").items)
+
+
+def test_yaml_install_puts_kourier_in_kourier_system(sim_cluster: SimCluster) -> None:
+    kubeconfig = str(sim_cluster.kubeconfig)
+    base = f"{sim_cluster.release_mirror}/knative"
+    for url in (f"{base}/serving/releases/download/knative-v1.11.0/serving-crds.yaml",
+                f"{base}/serving/releases/download/knative-v1.11.0/serving-core.yaml",
+                f"{sim_cluster.release_mirror}/knative-extensions/net-kourier/releases/"
+                "download/knative-v1.11.0/kourier.yaml"):
+        subprocess.run([KUBECTL, "--kubeconfig", kubeconfig, "apply", "-f", url],
+                       capture_output=True, text=True, check=True)
+    apps = client.AppsV1Api(api_client(sim_cluster))
+
+    def available(name: str, namespace: str) -> bool:
+        deploy = apps.read_namespaced_deployment(name, namespace)
+        return deploy.status.available_replicas == 1
+
+    for name in ("activator", "autoscaler", "controller", "webhook", "net-kourier-controller"):
+        wait_until(f"{name} Available", lambda name=name: available(name, "knative-serving"))
+    wait_until("gateway Available", lambda: available("3scale-kourier-gateway",
+                                                      "kourier-system"))
+    names = {d.metadata.name for d in apps.list_namespaced_deployment("knative-serving").items}
+    assert "autoscaler-hpa" not in names  # only serving-hpa.yaml or the operator installs it
+    kourier = client.CoreV1Api(api_client(sim_cluster)).read_namespaced_service(
+        "kourier", "kourier-system")
+    assert kourier.spec.type == "LoadBalancer"
+    defaults = client.CoreV1Api(api_client(sim_cluster)).read_namespaced_config_map(
+        "config-autoscaler", "knative-serving").data
+    assert (defaults["stable-window"], defaults["scale-to-zero-grace-period"],
+            defaults["enable-scale-to-zero"]) == ("60s", "30s", "true")

@@ -1,0 +1,197 @@
+"""Self-tests of the simulated Serving: ksvc -> revision -> pods, the Kourier ingress, scale to
+zero and cold start, driven through the official kubernetes client and HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+import websocket
+from kubernetes import client
+
+from tests.sim import SimCluster
+from tests.test_sim_operator import (
+    SERVING_CR,
+    api_client,
+    condition,
+    install_serving,
+    wait_until,
+)
+
+SERVING_GROUP, SERVING_VERSION = "serving.knative.dev", "v1"
+EXTERNAL_HOST = "nodeinfo.default.127.0.0.1.sslip.io"
+
+
+def nodeinfo(name: str = "nodeinfo", window: str | None = None) -> dict:
+    """The chapter's nodeinfo.yaml, optionally with a shorter autoscaling window."""
+    template: dict = {"spec": {"containers": [{"image": "functions/nodeinfo:latest"}]}}
+    if window:
+        template["metadata"] = {"annotations": {"autoscaling.knative.dev/window": window}}
+    return {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": name}, "spec": {"template": template}}
+
+
+def create_ksvc(sim: SimCluster, body: dict) -> dict:
+    custom = client.CustomObjectsApi(api_client(sim))
+    custom.create_namespaced_custom_object(SERVING_GROUP, SERVING_VERSION, "default",
+                                           "services", body)
+    name = body["metadata"]["name"]
+    return wait_until(f"ksvc {name} Ready", lambda: _ready_or_none(custom.get_namespaced_custom_object(
+        SERVING_GROUP, SERVING_VERSION, "default", "services", name)))
+
+
+def _ready_or_none(obj: dict) -> dict | None:
+    return obj if condition(obj, "Ready").get("status") == "True" else None
+
+
+def read_revision(sim: SimCluster, name: str) -> dict:
+    return client.CustomObjectsApi(api_client(sim)).get_namespaced_custom_object(
+        SERVING_GROUP, SERVING_VERSION, "default", "revisions", name)
+
+
+def pods_of(sim: SimCluster, service: str) -> list:
+    return client.CoreV1Api(api_client(sim)).list_namespaced_pod(
+        "default", label_selector=f"serving.knative.dev/service={service}").items
+
+
+def through_ingress(sim: SimCluster, host: str) -> requests.Response:
+    return requests.get(f"http://{sim.ingress_endpoint}/", headers={"Host": host}, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def serving_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimCluster]:
+    """Operator + KnativeServing (kourier, domain 127.0.0.1.sslip.io), Ready."""
+    kubeconfig: Path = tmp_path_factory.mktemp("serving") / "kubeconfig"
+    with SimCluster(kubeconfig) as sim:
+        install_serving(sim)
+        yield sim
+
+
+def test_nodeinfo_becomes_ready_and_answers_through_the_ingress(
+    serving_cluster: SimCluster,
+) -> None:
+    ksvc = create_ksvc(serving_cluster, nodeinfo())
+    status = ksvc["status"]
+    assert status["url"] == f"http://{EXTERNAL_HOST}"
+    assert status["address"]["url"] == "http://nodeinfo.default.svc.cluster.local"
+    assert status["latestCreatedRevisionName"] == status["latestReadyRevisionName"] == (
+        "nodeinfo-00001")
+    assert status["traffic"] == [{"latestRevision": True, "percent": 100,
+                                  "revisionName": "nodeinfo-00001"}]
+    assert [c["type"] for c in status["conditions"]] == [
+        "ConfigurationsReady", "Ready", "RoutesReady"]
+    assert ksvc["metadata"]["annotations"]["serving.knative.dev/creator"] == "kubernetes-admin"
+    pods = wait_until("a Ready pod", lambda: [
+        p for p in pods_of(serving_cluster, "nodeinfo")
+        if p.status.container_statuses and all(c.ready for c in p.status.container_statuses)])
+    assert [c.name for c in pods[0].spec.containers] == ["user-container", "queue-proxy"]
+    assert pods[0].metadata.name.startswith("nodeinfo-00001-deployment-")
+    assert pods[0].metadata.labels["serving.knative.dev/revision"] == "nodeinfo-00001"
+    response = through_ingress(serving_cluster, EXTERNAL_HOST)
+    assert response.status_code == 200
+    assert response.text.splitlines()[0] == f"Hostname: {pods[0].metadata.name}"
+    assert response.headers["server"] == "envoy"
+    # Pods reach the ksvc by its cluster-local address through sim.network.
+    local = serving_cluster.network.resolve("http://nodeinfo.default.svc.cluster.local/x", 5)
+    assert requests.get(local, timeout=5).text.startswith("Hostname: ")
+
+
+def test_unknown_host_gets_envoy_404(serving_cluster: SimCluster) -> None:
+    response = through_ingress(serving_cluster, "nothing.default.127.0.0.1.sslip.io")
+    assert (response.status_code, response.content) == (404, b"")
+    with pytest.raises(LookupError):
+        serving_cluster.network.resolve("http://nothing.default.svc.cluster.local/", 1)
+
+
+def test_scale_to_zero_then_cold_start(serving_cluster: SimCluster) -> None:
+    create_ksvc(serving_cluster, nodeinfo("sleepy", window="6s"))
+    wait_until("pods to go", lambda: not pods_of(serving_cluster, "sleepy"), timeout=15)
+    revision = wait_until("revision scaled to zero", lambda: _ready_or_none(
+        read_revision(serving_cluster, "sleepy-00001")))
+    active = condition(revision, "Active")
+    assert (active["status"], active["reason"], active["message"], active["severity"]) == (
+        "False", "NoTraffic", "The target is not receiving traffic.", "Info")
+    assert revision["status"]["desiredReplicas"] == 0
+    deployment = client.AppsV1Api(api_client(serving_cluster)).read_namespaced_deployment(
+        "sleepy-00001-deployment", "default")
+    assert deployment.spec.replicas == 0
+    started = time.monotonic()
+    response = through_ingress(serving_cluster, "sleepy.default.127.0.0.1.sslip.io")
+    cold = time.monotonic() - started
+    assert response.status_code == 200
+    assert response.text.startswith("Hostname: sleepy-00001-deployment-")
+    # Pod start (2 s) plus the activator's cold-start delay (3 s), scaled.
+    assert cold >= serving_cluster.clock.scaled(4)
+    warm_started = time.monotonic()
+    assert through_ingress(serving_cluster, "sleepy.default.127.0.0.1.sslip.io").ok
+    assert time.monotonic() - warm_started < cold
+
+
+def test_no_domain_means_cluster_local_only(
+    make_sim_cluster: Callable[..., SimCluster],
+) -> None:
+    sim = make_sim_cluster()
+    config = {"network": SERVING_CR["spec"]["config"]["network"]}
+    install_serving(sim, {**SERVING_CR, "spec": {**SERVING_CR["spec"], "config": config}})
+    ksvc = create_ksvc(sim, nodeinfo())
+    assert ksvc["status"]["url"] == "http://nodeinfo.default.svc.cluster.local"
+    assert through_ingress(sim, "nodeinfo.default.svc.cluster.local").status_code == 404
+    assert through_ingress(sim, EXTERNAL_HOST).status_code == 404
+
+
+def test_no_scale_down_fault_keeps_the_pod(make_sim_cluster: Callable[..., SimCluster]) -> None:
+    sim = make_sim_cluster(faults=["no-scale-down"])
+    install_serving(sim)
+    create_ksvc(sim, nodeinfo(window="6s"))
+    wait_until("a pod", lambda: pods_of(sim, "nodeinfo"))
+    time.sleep(sim.clock.scaled(6 + 30 + 10))
+    assert len(pods_of(sim, "nodeinfo")) == 1
+    assert condition(read_revision(sim, "nodeinfo-00001"), "Active")["status"] == "True"
+
+
+def test_websocket_is_tunnelled_to_the_pod(serving_cluster: SimCluster) -> None:
+    sockeye = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+               "metadata": {"name": "sockeye"},
+               "spec": {"template": {"spec": {"containers": [
+                   {"image": "docker.io/n3wscott/sockeye:v0.7.0"}]}}}}
+    create_ksvc(serving_cluster, sockeye)
+    host = "sockeye.default.127.0.0.1.sslip.io"
+    connection = websocket.create_connection(
+        f"ws://{serving_cluster.ingress_endpoint}/ws", host=host, origin=f"http://{host}",
+        timeout=10)
+    try:
+        response = requests.post(
+            f"http://{serving_cluster.ingress_endpoint}/",
+            headers={"Host": host, "Ce-Id": "1", "Ce-Source": "/test", "Ce-Specversion": "1.0",
+                     "Ce-Type": "dev.test", "Content-Type": "application/json"},
+            data=b'{"message": "hi"}', timeout=10)
+        assert response.status_code < 300
+        received = json.loads(connection.recv())
+    finally:
+        connection.close()
+    assert (received["id"], received["type"], received["data"]) == (
+        "1", "dev.test", {"message": "hi"})
+
+
+def test_template_change_rolls_out_a_second_revision(serving_cluster: SimCluster) -> None:
+    create_ksvc(serving_cluster, nodeinfo("rolling"))
+    custom = client.CustomObjectsApi(api_client(serving_cluster))
+    custom.patch_namespaced_custom_object(
+        SERVING_GROUP, SERVING_VERSION, "default", "services", "rolling",
+        {"spec": {"template": {"metadata": {"annotations": {"example.com/rev": "2"}}}}})
+
+    def second_revision_serves() -> dict | None:
+        ksvc = custom.get_namespaced_custom_object(SERVING_GROUP, SERVING_VERSION, "default",
+                                                   "services", "rolling")
+        traffic = ksvc.get("status", {}).get("traffic") or [{}]
+        ready = _ready_or_none(ksvc)
+        return ksvc if ready and traffic[0].get("revisionName") == "rolling-00002" else None
+
+    ksvc = wait_until("rolling-00002 to take the traffic", second_revision_serves)
+    assert ksvc["status"]["latestReadyRevisionName"] == "rolling-00002"
+    old = read_revision(serving_cluster, "rolling-00001")
+    assert old["metadata"]["labels"]["serving.knative.dev/routingState"] == "reserve"

@@ -1,0 +1,258 @@
+"""The main job end to end: `pytest suites/` in a subprocess against the simulated cluster,
+first as an existing cluster, then through the kind provider with the kind and docker doubles."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.sim.doubles import BIN_DIR
+
+ROOT = Path(__file__).resolve().parent.parent
+LATER = [f"14.{n}" for n in range(2, 9)]
+
+
+def run_suites(
+    reports: Path, *args: str, env: dict | None = None
+) -> tuple[subprocess.CompletedProcess, dict]:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/",
+            "-p",
+            "no:cacheprovider",
+            "--reports-dir",
+            str(reports),
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    summaries = list(reports.glob("*/summary.json"))
+    assert len(summaries) == 1, result.stdout + result.stderr
+    return result, json.loads(summaries[0].read_text())
+
+
+def existing(sim) -> list[str]:
+    host, port = sim.ingress_endpoint.rsplit(":", 1)
+    return [
+        "--cluster",
+        "existing",
+        "--kubeconfig",
+        str(sim.kubeconfig),
+        "--release-mirror",
+        sim.release_mirror,
+        "--ingress-endpoint",
+        f"{host}:{port}",
+    ]
+
+
+def recipes(summary: dict) -> dict[str, dict]:
+    return {recipe["id"]: recipe for recipe in summary["recipes"]}
+
+
+def test_recipe_14_1_passes_on_an_existing_cluster(tmp_path, sim_cluster):
+    result, summary = run_suites(tmp_path, *existing(sim_cluster))
+    assert result.returncode == 0, result.stdout + result.stderr
+    by_id = recipes(summary)
+    assert by_id["14.1"]["outcome"] == "passed"
+    assert {c["outcome"] for c in by_id["14.1"]["checks"]} == {"passed"}
+    assert len(by_id["14.1"]["checks"]) == 7
+    for recipe in LATER:
+        assert by_id[recipe]["outcome"] == "not_implemented", by_id[recipe]
+        assert all(c["message"].startswith("not implemented: ") for c in by_id[recipe]["checks"])
+    assert summary["found"]["kubernetes"] == "v1.27.3"
+    assert summary["found"]["operator"] == "1.11.4"
+    assert summary["knative"]["planned"]["operator"] == "1.11.4"
+    assert summary["cluster"]["provider"] == "existing"
+    assert summary["cluster"]["created"] is False
+    assert any("serving-default-domain.yaml" in d["what"] for d in summary["deviations"])
+    folder = next(tmp_path.iterdir())
+    assert (folder / "junit.xml").read_text().count("<testcase") == len(
+        summary["recipes"][0]["checks"]
+    ) + sum(len(by_id[r]["checks"]) for r in LATER)
+    assert "apply" in (folder / "harness.log").read_text() or (folder / "harness.log").exists()
+    assert "7 passed" in result.stdout
+
+
+def test_recipe_14_1_for_knative_1_14_uses_the_operator_namespace(tmp_path, sim_cluster):
+    result, summary = run_suites(tmp_path, *existing(sim_cluster), "--knative-version", "1.14")
+    assert result.returncode == 0, result.stdout + result.stderr
+    step = recipes(summary)["14.1"]["step"]
+    assert step["facts"] == {"operator_version": "1.14.9", "operator_namespace": "knative-operator"}
+
+
+def test_rerun_on_the_same_cluster_is_safe(tmp_path, sim_cluster):
+    for attempt in ("first", "second"):
+        result, summary = run_suites(tmp_path / attempt, *existing(sim_cluster))
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert recipes(summary)["14.1"]["outcome"] == "passed"
+
+
+def test_a_failed_operator_step_blocks_every_later_recipe(tmp_path, sim_cluster):
+    args = existing(sim_cluster)
+    args[args.index("--release-mirror") + 1] = "http://127.0.0.1:9"
+    result, summary = run_suites(tmp_path, *args)
+    assert result.returncode == 1, result.stdout + result.stderr
+    by_id = recipes(summary)
+    assert by_id["14.1"]["outcome"] == "failed"
+    assert by_id["14.1"]["step"]["error"].startswith(
+        "cannot download http://127.0.0.1:9/knative/operator/"
+    )
+    failed = [c for c in by_id["14.1"]["checks"] if c["outcome"] in ("failed", "error")]
+    assert len(failed) == 1, "the step's failure is reported once"
+    for recipe in LATER:
+        if recipe == "14.3":  # the kn CLI does not need the operator
+            continue
+        assert by_id[recipe]["outcome"] == "blocked", by_id[recipe]
+        for check in by_id[recipe]["checks"]:
+            assert check["message"].startswith(
+                "blocked by failed step 14.1 (Install the Knative Operator)"
+            )
+    evidence = next(tmp_path.glob("*/evidence/14.1.txt")).read_text()
+    assert "cannot download" in evidence
+
+
+def test_a_later_recipe_alone_still_installs_its_prerequisite(tmp_path, sim_cluster):
+    result, summary = run_suites(tmp_path, *existing(sim_cluster), "-k", "14_1 and deployment")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert recipes(summary)["14.1"]["step"]["status"] == "passed"
+    assert "2 passed" in result.stdout
+
+
+# -- the kind provider, with the kind and docker doubles ---------------------------------
+
+
+@pytest.fixture
+def kind_env(tmp_path, sim_cluster) -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN_DIR}:{env['PATH']}"
+    env["SIM_KIND_STATE"] = str(tmp_path / "kind-state")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    env.pop("SIM_DOCKER_DOWN", None)
+    yield env
+    # Whatever a test left, no simulated kind cluster outlives it.
+    clusters = subprocess.run(
+        [BIN_DIR / "kind", "get", "clusters"], env=env, capture_output=True, text=True
+    ).stdout.split()
+    for name in clusters:
+        subprocess.run(
+            [BIN_DIR / "kind", "delete", "cluster", "--name", name], env=env, capture_output=True
+        )
+
+
+def kind_args(sim, name: str, *extra: str) -> list[str]:
+    return [
+        "--cluster",
+        "kind",
+        "--cluster-name",
+        name,
+        "--release-mirror",
+        sim.release_mirror,
+        *extra,
+    ]
+
+
+def kind_clusters(env: dict) -> list[str]:
+    return subprocess.run(
+        [BIN_DIR / "kind", "get", "clusters"], env=env, capture_output=True, text=True
+    ).stdout.split()
+
+
+def test_kind_cluster_is_created_used_and_deleted(tmp_path, sim_cluster, kind_env):
+    result, summary = run_suites(tmp_path / "reports", *kind_args(sim_cluster, "e2e"), env=kind_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert recipes(summary)["14.1"]["outcome"] == "passed"
+    assert summary["cluster"]["created"] is True
+    assert summary["cluster"]["node_image"].startswith("kindest/node:v1.27.3@sha256:")
+    assert summary["found"]["kubernetes"] == "v1.27.3"
+    assert kind_clusters(kind_env) == [], "the cluster this run created is deleted"
+
+
+def test_existing_kind_cluster_is_reused_and_kept(tmp_path, sim_cluster, kind_env):
+    subprocess.run(
+        [BIN_DIR / "kind", "create", "cluster", "--name", "mine"],
+        env=kind_env,
+        check=True,
+        capture_output=True,
+    )
+    result, summary = run_suites(
+        tmp_path / "reports", *kind_args(sim_cluster, "mine"), env=kind_env
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert summary["cluster"]["created"] is False
+    assert kind_clusters(kind_env) == ["mine"], "a reused cluster is not deleted"
+
+
+def test_keep_cluster_keeps_what_the_run_created(tmp_path, sim_cluster, kind_env):
+    result, _ = run_suites(
+        tmp_path / "reports", *kind_args(sim_cluster, "kept", "--keep-cluster"), env=kind_env
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert kind_clusters(kind_env) == ["kept"]
+
+
+def test_failure_on_kind_exports_logs_then_deletes(tmp_path, sim_cluster, kind_env):
+    args = kind_args(sim_cluster, "broken")
+    args[args.index("--release-mirror") + 1] = "http://127.0.0.1:9"
+    result, summary = run_suites(tmp_path / "reports", *args, env=kind_env)
+    assert result.returncode == 1
+    assert list((tmp_path / "reports").glob("*/cluster-logs/*")), "kind export logs ran"
+    assert kind_clusters(kind_env) == []
+
+
+def test_docker_not_running_stops_at_start_with_one_line(tmp_path, sim_cluster, kind_env):
+    kind_env["SIM_DOCKER_DOWN"] = "1"
+    result, summary = run_suites(
+        tmp_path / "reports", *kind_args(sim_cluster, "nodocker"), env=kind_env
+    )
+    assert result.returncode == 4
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR:")]
+    assert errors == [
+        "ERROR: Docker is not running (`docker info`: Cannot connect to the Docker daemon at "
+        "unix:///var/run/docker.sock. Is the docker daemon running?); start Docker, or use --cluster existing"
+    ]
+    assert "Docker is not running" in summary["cluster"]["error"]
+
+
+def test_ctrl_c_deletes_the_cluster_it_created(tmp_path, sim_cluster, kind_env):
+    kind_env["SIM_TIME_SCALE"] = "1.0"  # slow enough to interrupt mid-install
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "suites/",
+            "-p",
+            "no:cacheprovider",
+            "--reports-dir",
+            str(tmp_path / "r"),
+            *kind_args(sim_cluster, "interrupted"),
+        ],
+        cwd=ROOT,
+        env=kind_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while "interrupted" not in kind_clusters(kind_env):
+        assert time.monotonic() < deadline, "the cluster was never created"
+        assert process.poll() is None, process.stdout.read()
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2, output
+    assert kind_clusters(kind_env) == [], output
