@@ -196,9 +196,9 @@ def test_watch_bookmarks_and_timeout(sim_cluster: SimCluster) -> None:
     response = requests.get(
         f"{sim_cluster.api_url}/api/v1/namespaces/default/configmaps",
         params={"watch": "1", "resourceVersion": sim_cluster.store.resource_version,
-                "allowWatchBookmarks": "true", "timeoutSeconds": "2"}, stream=True, timeout=5)
+                "allowWatchBookmarks": "true", "timeoutSeconds": "1"}, stream=True, timeout=5)
     events = [json.loads(line) for line in response.iter_lines() if line]
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 3
     assert events and all(e["type"] == "BOOKMARK" for e in events)
 
 
@@ -521,3 +521,34 @@ def test_command_line_rejects_bad_arguments(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "nonsense" in result.stderr
+
+
+def test_follow_logs_streams_new_lines(sim_cluster: SimCluster) -> None:
+    store = sim_cluster.store
+    store.create({"apiVersion": "v1", "kind": "Pod",
+                  "metadata": {"name": "follower", "namespace": "default"},
+                  "spec": {"containers": [{"name": "app", "image": "busybox"}]}})
+    store.append_log("default", "follower", "app", "before")
+    response = requests.get(
+        f"{sim_cluster.api_url}/api/v1/namespaces/default/pods/follower/log",
+        params={"follow": "true"}, stream=True, timeout=5)
+    lines = response.iter_lines()
+    assert next(lines) == b"before"
+    store.append_log("default", "follower", "app", "after")
+    assert next(lines) == b"after"
+    response.close()
+
+
+def test_stop_closes_open_watches_and_leaves_no_threads(tmp_path: Path) -> None:
+    sim = SimCluster(tmp_path / "kubeconfig").start()
+    response = requests.get(f"{sim.api_url}/api/v1/namespaces/default/configmaps",
+                            params={"watch": "true"}, stream=True, timeout=5)
+    keep_alive = requests.Session()
+    keep_alive.get(f"{sim.api_url}/api/v1/namespaces", timeout=5)
+    sim.stop()
+    list(response.iter_lines())
+    assert not _port_open(sim.api_url)
+    leftovers = [t.name for t in threading.enumerate()
+                 if "process_request" in t.name or t.name == "sim-apiserver"]
+    assert leftovers == []
+    keep_alive.close()

@@ -22,6 +22,7 @@ import yaml
 from kubernetes import client, config, watch
 
 from tests.sim import SimCluster
+from tests.sim.apps.sockeye import SockeyeApp
 from tests.sim.mirror import eventing as eventing_files
 
 OPERATOR_TAG = "knative-v1.11.4"
@@ -33,6 +34,9 @@ SOCKEYE_HOST = "sockeye.default.127.0.0.1.sslip.io"
 SOURCE_KINDS = {"ApiServerSource", "ContainerSource", "PingSource", "SinkBinding"}
 PING_SOURCE = "ping-source"
 WAIT_SECONDS = 60.0
+# The tests wait for whole scheduled minutes: a smaller time scale than the default keeps
+# them quick (a minute lasts 1.2 s).
+FAST_TIME_SCALE = 0.02
 
 # The chapter's manifests (recipes 14.2, 14.5, 14.6), plus the domain kind needs (14.2 note).
 SERVING_CR = """
@@ -239,7 +243,7 @@ def event_time(event: dict) -> float:
 def operator_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Serving and Eventing (with the GitHub source) installed by the operator, sockeye up."""
     kubeconfig: Path = tmp_path_factory.mktemp("eventing-operator") / "kubeconfig"
-    with SimCluster(kubeconfig) as sim:
+    with SimCluster(kubeconfig, time_scale=FAST_TIME_SCALE) as sim:
         cluster = Cluster(sim)
         install_serving(cluster)
         cluster.kubectl("create", "namespace", "knative-eventing")
@@ -275,6 +279,50 @@ def test_integrationsources_arrive_with_1_17() -> None:
     assert plurals("1.17.6") >= {"integrationsources", "pingsources"}
 
 
+def test_sockeye_prints_and_broadcasts_like_sdk_go_2_3() -> None:
+    lines: list[str] = []
+    app = SockeyeApp("sockeye-00001-deployment-5d5df6c7-gv2j4", lines.append, None)
+    port = app.start()
+    try:
+        socket = websocket.create_connection(
+            f"ws://127.0.0.1:{port}/ws", origin="http://localhost", timeout=5)
+        structured = {"specversion": "1.0", "id": "42", "source": "/test", "type": "test.type",
+                      "subject": "s", "datacontenttype": "application/json",
+                      "data": {"b": 1, "a": [1, 2]}, "knativearrivaltime": "now"}
+        response = requests.post(f"http://127.0.0.1:{port}/", json=structured, timeout=5,
+                                 headers={"Content-Type": "application/cloudevents+json"})
+        assert response.status_code == 200
+        pushed = json.loads(socket.recv())
+        socket.close()
+        malformed = requests.post(f"http://127.0.0.1:{port}/", data=b"{}", timeout=5,
+                                  headers={"Ce-Specversion": "1.0"})
+        assert malformed.status_code == 400
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
+    finally:
+        app.stop()
+    assert lines[0].endswith(" Server starting on port 8080")
+    assert lines[1:13] == [
+        "got Validation: valid",
+        "Context Attributes,",
+        "  specversion: 1.0",
+        "  type: test.type",
+        "  source: /test",
+        "  subject: s",
+        "  id: 42",
+        "  datacontenttype: application/json",
+        "Extensions,",
+        "  knativearrivaltime: now",
+        "Data,",
+        "  {",
+    ]
+    assert lines[13:20] == ['    "b": 1,', '    "a": [', "      1,", "      2", "    ]", "  }", ""]
+    assert lines[20].endswith(
+        'Broadasting to 1 clients: {"data":{"a":[1,2],"b":1},"datacontenttype":'
+        '"application/json","id":"42","knativearrivaltime":"now","source":"/test",'
+        '"specversion":"1.0","subject":"s","type":"test.type"}')
+    assert pushed["data"] == {"b": 1, "a": [1, 2]}
+
+
 # --- the operator path ----------------------------------------------------------------------
 
 
@@ -306,6 +354,9 @@ def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster)
     source = cluster.wait_cr_ready("sources.knative.dev", "v1", "default", "pingsources",
                                    PING_SOURCE)
     assert source["status"]["sinkUri"] == "http://sockeye.default.svc.cluster.local"
+    table = cluster.kubectl("get", "pingsource", PING_SOURCE).splitlines()
+    assert table[0].split() == ["NAME", "SINK", "SCHEDULE", "AGE", "READY", "REASON"]
+    assert table[1].split()[-1] == "True"
     assert source["metadata"]["finalizers"] == ["pingsources.sources.knative.dev"]
     assert source["status"]["ceAttributes"] == [{
         "source": "/apis/v1/namespaces/default/pingsources/ping-source",
@@ -346,7 +397,7 @@ def test_pingsource_written_as_v1beta2_becomes_ready(operator_cluster: Cluster) 
         "apiVersion": "sources.knative.dev/v1beta2",
         "kind": "PingSource",
         "metadata": {"name": "kn-ping"},
-        "spec": {"schedule": "0 0 1 1 *", "data": '{"from": "kn"}',
+        "spec": {"schedule": "* * * * *", "data": '{"from": "kn"}',
                  "sink": {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
                                   "name": "sockeye"}}},
     }
@@ -358,6 +409,15 @@ def test_pingsource_written_as_v1beta2_becomes_ready(operator_cluster: Cluster) 
                                        "pingsources", "kn-ping")
         assert source["apiVersion"] == "sources.knative.dev/v1beta2"
         assert source["status"]["sinkUri"] == "http://sockeye.default.svc.cluster.local"
+        # kn sets no contentType: no datacontenttype, the data printed raw on one line.
+        block = ("  type: dev.knative.sources.ping\n"
+                 "  source: /apis/v1/namespaces/default/pingsources/kn-ping\n")
+        log = wait_for("kn-ping's event in sockeye's log", lambda: "\n".join(
+            cluster.core.read_namespaced_pod_log(pod, "default", container="user-container")
+            for pod in cluster.sockeye_pods()), done=lambda text: block in text)
+        printed = log[log.index(block):].split("\n\n", 1)[0]
+        assert "datacontenttype" not in printed
+        assert printed.endswith('\nData,\n  {"from": "kn"}')
     finally:
         cluster.custom.delete_namespaced_custom_object(
             "sources.knative.dev", "v1", "default", "pingsources", "kn-ping")
@@ -389,13 +449,14 @@ def test_pingsource_with_a_missing_sink_is_not_ready(operator_cluster: Cluster) 
 def test_yaml_installed_eventing_loses_only_the_first_ping_event(
     make_sim_cluster: Callable[..., SimCluster],
 ) -> None:
-    # A smaller time scale: this test waits for whole scaled minutes.
-    cluster = Cluster(make_sim_cluster(faults=["lose-ping-event"], time_scale=0.02))
+    cluster = Cluster(make_sim_cluster(faults=["lose-ping-event"], time_scale=FAST_TIME_SCALE))
     period = cluster.sim.clock.scaled(60)
     install_serving(cluster)
-    for filename in EVENTING_FILES:
-        cluster.kubectl("apply", "-f", cluster.mirror_url(
-            "knative", "eventing", EVENTING_TAG, filename))
+    # One kubectl run applying the four files in the chapter's order.
+    cluster.kubectl("apply", *[
+        argument for filename in EVENTING_FILES
+        for argument in ("-f", cluster.mirror_url("knative", "eventing", EVENTING_TAG, filename))
+    ])
     for name in ("eventing-controller", "eventing-webhook", "imc-controller", "imc-dispatcher",
                  "mt-broker-filter", "mt-broker-ingress", "mt-broker-controller"):
         cluster.wait_deployment_available(name, "knative-eventing")

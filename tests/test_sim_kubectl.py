@@ -53,15 +53,21 @@ DEPLOYMENT = {
 DISCOVERY_NOISE = ("couldn't get resource list", "memcache", "discovery", "Warning", "error")
 
 
+# /usr/bin/kubectl (gcloud's dispatcher) runs the kubectl matching the server's minor; the
+# newest one is also exercised directly, since it discovers through aggregated discovery.
+KUBECTL_1_32 = Path(os.path.realpath(KUBECTL)).with_name("kubectl.1.32")
+
+
 class Kubectl:
-    def __init__(self, sim: SimCluster, workdir: Path) -> None:
+    def __init__(self, sim: SimCluster, workdir: Path, binary: str = KUBECTL) -> None:
+        self.binary = binary
         self.sim = sim
         self.workdir = workdir
         self.env = {**os.environ, "KUBECONFIG": str(sim.kubeconfig), "HOME": str(workdir)}
 
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
-            [KUBECTL, "--cache-dir", str(self.workdir / "cache"), *args],
+            [self.binary, "--cache-dir", str(self.workdir / "cache"), *args],
             env=self.env, capture_output=True, text=True, timeout=30)
         if check:
             assert result.returncode == 0, result.stderr
@@ -177,3 +183,13 @@ def test_logs_of_a_container(kubectl: Kubectl) -> None:
     # kubectl itself picks the first container when none is named (the server would refuse).
     defaulted = kubectl.run("logs", "talker", check=False)
     assert defaulted.stderr == 'Defaulted container "app" out of: app, queue-proxy\n'
+
+
+@pytest.mark.skipif(not KUBECTL_1_32.exists(), reason="no kubectl 1.32 next to the dispatcher")
+def test_kubectl_1_32_discovers_and_applies(sim_cluster: SimCluster, tmp_path: Path) -> None:
+    kubectl = Kubectl(sim_cluster, tmp_path, str(KUBECTL_1_32))
+    install_gadgets(kubectl)
+    kubectl.run("apply", "--server-side", "-f", kubectl.write("gadget.yaml", GADGET))
+    columns = kubectl.run("api-resources", "--api-group=tools.example.com").stdout.splitlines()
+    assert columns[1].split() == ["gadgets", "gd", "tools.example.com/v1", "true", "Gadget"]
+    assert kubectl.run("get", "gadgets").stdout.splitlines()[0].split()[:2] == ["NAME", "SIZE"]

@@ -14,6 +14,7 @@ import websocket
 from kubernetes import client
 
 from tests.sim import SimCluster
+from tests.sim.kube_controllers import UNPULLABLE_DIGEST
 from tests.test_sim_operator import (
     SERVING_CR,
     api_client,
@@ -195,3 +196,23 @@ def test_template_change_rolls_out_a_second_revision(serving_cluster: SimCluster
     assert ksvc["status"]["latestReadyRevisionName"] == "rolling-00002"
     old = read_revision(serving_cluster, "rolling-00001")
     assert old["metadata"]["labels"]["serving.knative.dev/routingState"] == "reserve"
+
+
+def test_unpullable_image_fails_the_revision(serving_cluster: SimCluster) -> None:
+    custom = client.CustomObjectsApi(api_client(serving_cluster))
+    image = "docker.io/functions/nodeinfo@" + UNPULLABLE_DIGEST
+    custom.create_namespaced_custom_object(SERVING_GROUP, SERVING_VERSION, "default", "services", {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": {"name": "broken"},
+        "spec": {"template": {"spec": {"containers": [{"image": image}]}}}})
+
+    def failed() -> dict | None:
+        ksvc = custom.get_namespaced_custom_object(SERVING_GROUP, SERVING_VERSION, "default",
+                                                   "services", "broken")
+        return ksvc if condition(ksvc, "ConfigurationsReady").get("status") == "False" else None
+
+    ksvc = wait_until("ConfigurationsReady False", failed)
+    configurations = condition(ksvc, "ConfigurationsReady")
+    assert configurations["reason"] == "RevisionFailed"
+    assert configurations["message"] == (
+        f'Revision "broken-00001" failed with message: Back-off pulling image "{image}".')
+    assert condition(ksvc, "Ready")["status"] == "False"

@@ -1,0 +1,86 @@
+"""Names of the injectable faults and the holder the API server consults per request."""
+
+import threading
+from collections.abc import Iterable, Iterator, Set
+
+SERVING_NEVER_READY = "serving-never-ready"
+EVENTING_NEVER_READY = "eventing-never-ready"
+API_5XX_BURST = "api-5xx-burst"
+DROP_WATCHES = "drop-watches"
+NO_SCALE_DOWN = "no-scale-down"
+LOSE_PING_EVENT = "lose-ping-event"
+TAMPERED_KN = "tampered-kn"
+OPERATOR_MISSING_VERSION = "operator-missing-version"
+
+ALL_FAULTS = (
+    SERVING_NEVER_READY,
+    EVENTING_NEVER_READY,
+    API_5XX_BURST,
+    DROP_WATCHES,
+    NO_SCALE_DOWN,
+    LOSE_PING_EVENT,
+    TAMPERED_KN,
+    OPERATOR_MISSING_VERSION,
+)
+
+# With api-5xx-burst, every BURST_PERIOD-th resource request starts a burst of BURST_LENGTH.
+BURST_PERIOD = 10
+BURST_LENGTH = 3
+
+
+class Faults(Set):
+    """The set of active fault names, plus faults armed at runtime by tests.
+
+    Behaves as a read-only set of names (`"drop-watches" in sim.faults`).
+    """
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        chosen = frozenset(name.strip() for name in names if name.strip())
+        unknown = sorted(chosen - set(ALL_FAULTS))
+        if unknown:
+            raise ValueError(
+                f"unknown fault(s) {', '.join(unknown)}; accepted: {', '.join(ALL_FAULTS)}"
+            )
+        self._names = chosen
+        self._lock = threading.Lock()
+        self._resource_requests = 0
+        self._burst_remaining = 0
+        self._burst_code = 503
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return f"Faults({sorted(self._names)!r})"
+
+    def arm_5xx_burst(self, count: int, code: int = 503) -> None:
+        """Make the next `count` non-watch resource requests fail with `code`."""
+        with self._lock:
+            self._burst_remaining = count
+            self._burst_code = code
+
+    def next_resource_request_error(self) -> int | None:
+        """Count one non-watch resource request; return the HTTP code it must fail with."""
+        with self._lock:
+            self._resource_requests += 1
+            if (
+                API_5XX_BURST in self._names
+                and self._burst_remaining == 0
+                and self._resource_requests % BURST_PERIOD == 0
+            ):
+                self._burst_remaining = BURST_LENGTH
+                self._burst_code = 503
+            if self._burst_remaining > 0:
+                self._burst_remaining -= 1
+                return self._burst_code
+            return None
+
+    @property
+    def drop_watches(self) -> bool:
+        return DROP_WATCHES in self._names

@@ -1,0 +1,1 @@
+"""Knative's controllers as the simulation runs them: operator, serving, eventing."""

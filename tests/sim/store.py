@@ -1,0 +1,1375 @@
+"""The object store of the simulated API server: etcd plus the generic registry.
+
+Follows k8s.io/apiserver `pkg/registry/generic/registry/store.go` (create/update/delete,
+resourceVersion, generation), `pkg/storage/cacher/watch_cache.go` (bounded watch history,
+"too old resource version"), k8s.io/apiextensions-apiserver `pkg/controller/establish`
+and `pkg/controller/status` (CRD NamesAccepted/Established), and the garbage collector and
+namespace controller of kubernetes/kubernetes `pkg/controller/{garbagecollector,namespace}`.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import logging
+import queue
+import random
+import re
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+logger = logging.getLogger(__name__)
+
+# ---------------------------------------------------------------------------------------------
+# Errors: each carries what a metav1.Status needs (k8s.io/apimachinery pkg/api/errors/errors.go)
+
+
+class StoreError(Exception):
+    code = 500
+    reason = "InternalError"
+
+    def __init__(self, message: str, details: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+
+
+class NotFound(StoreError):
+    code = 404
+    reason = "NotFound"
+
+
+class Conflict(StoreError):
+    code = 409
+    reason = "Conflict"
+
+
+class AlreadyExists(Conflict):
+    reason = "AlreadyExists"
+
+
+class Invalid(StoreError):
+    code = 422
+    reason = "Invalid"
+
+
+class BadRequest(StoreError):
+    code = 400
+    reason = "BadRequest"
+
+
+class Forbidden(StoreError):
+    code = 403
+    reason = "Forbidden"
+
+
+class Expired(StoreError):
+    code = 410
+    reason = "Expired"
+
+
+# ---------------------------------------------------------------------------------------------
+# Resource types
+
+
+@dataclass(frozen=True)
+class ResourceType:
+    group: str
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    short_names: tuple[str, ...] = ()
+    has_status: bool = False
+    extra_subresources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    printer_columns: tuple[dict, ...] = ()
+    storage_version: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified_plural(self) -> str:
+        """How error messages name the resource: `deployments.apps`, `pods`."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+def _builtin(
+    api_version: str,
+    kind: str,
+    plural: str,
+    namespaced: bool = True,
+    short: tuple[str, ...] = (),
+    status: bool = False,
+    extra: tuple[str, ...] = (),
+    categories: tuple[str, ...] = (),
+) -> ResourceType:
+    group, _, version = api_version.rpartition("/")
+    return ResourceType(
+        group, version, kind, plural, kind.lower(), namespaced, short, status, extra, categories
+    )
+
+
+# The subset of `kubectl api-resources` of a kind v1.27 node that the recipes touch.
+BUILTIN_TYPES: tuple[ResourceType, ...] = (
+    _builtin("v1", "Namespace", "namespaces", False, ("ns",), status=True),
+    _builtin("v1", "Pod", "pods", short=("po",), status=True, extra=("log",), categories=("all",)),
+    _builtin("v1", "Service", "services", short=("svc",), status=True, categories=("all",)),
+    _builtin("v1", "ConfigMap", "configmaps", short=("cm",)),
+    _builtin("v1", "Secret", "secrets"),
+    _builtin("v1", "ServiceAccount", "serviceaccounts", short=("sa",)),
+    _builtin("v1", "Event", "events", short=("ev",)),
+    _builtin("v1", "Node", "nodes", False, ("no",), status=True),
+    _builtin("v1", "Endpoints", "endpoints", short=("ep",)),
+    _builtin("v1", "PersistentVolumeClaim", "persistentvolumeclaims", short=("pvc",), status=True),
+    _builtin("apps/v1", "Deployment", "deployments", short=("deploy",), status=True,
+             categories=("all",)),
+    _builtin("apps/v1", "StatefulSet", "statefulsets", short=("sts",), status=True,
+             categories=("all",)),
+    _builtin("apps/v1", "ReplicaSet", "replicasets", short=("rs",), status=True,
+             categories=("all",)),
+    _builtin("apps/v1", "DaemonSet", "daemonsets", short=("ds",), status=True,
+             categories=("all",)),
+    _builtin("batch/v1", "Job", "jobs", status=True, categories=("all",)),
+    _builtin("batch/v1", "CronJob", "cronjobs", short=("cj",), status=True, categories=("all",)),
+    _builtin("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False),
+    _builtin("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False),
+    _builtin("rbac.authorization.k8s.io/v1", "Role", "roles"),
+    _builtin("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
+    _builtin("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions",
+             False, ("crd", "crds"), status=True),
+    _builtin("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration",
+             "mutatingwebhookconfigurations", False),
+    _builtin("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
+             "validatingwebhookconfigurations", False),
+    _builtin("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+             short=("hpa",), status=True, categories=("all",)),
+    _builtin("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", short=("pdb",),
+             status=True),
+    _builtin("coordination.k8s.io/v1", "Lease", "leases"),
+    _builtin("events.k8s.io/v1", "Event", "events", short=("ev",)),
+    _builtin("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", short=("netpol",)),
+    _builtin("networking.k8s.io/v1", "Ingress", "ingresses", short=("ing",), status=True),
+    _builtin("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", False, ("pc",)),
+    _builtin("storage.k8s.io/v1", "StorageClass", "storageclasses", False, ("sc",)),
+    _builtin("apiregistration.k8s.io/v1", "APIService", "apiservices", False, status=True),
+)
+
+CRD_API_VERSION = "apiextensions.k8s.io/v1"
+CRD_KIND = "CustomResourceDefinition"
+
+
+def split_api_version(api_version: str) -> tuple[str, str]:
+    group, _, version = api_version.rpartition("/")
+    return group, version
+
+
+def now_rfc3339() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---------------------------------------------------------------------------------------------
+# Name validation (k8s.io/apimachinery pkg/util/validation/validation.go)
+
+_DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS1123_SUBDOMAIN = rf"{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*"
+_SUBDOMAIN_MESSAGE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or"
+    " '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex"
+    f" used for validation is '{_DNS1123_SUBDOMAIN}')"
+)
+_LABEL_MESSAGE = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and"
+    " must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex"
+    f" used for validation is '{_DNS1123_LABEL}')"
+)
+# Groups whose names are only path segments (k8s.io/apimachinery ValidatePathSegmentName).
+_PATH_SEGMENT_GROUPS = {"rbac.authorization.k8s.io"}
+
+
+def name_problem(rtype: ResourceType, name: str) -> str | None:
+    """The validation message for an unacceptable metadata.name, or None if it is fine."""
+    if rtype.group in _PATH_SEGMENT_GROUPS:
+        if name in (".", "..") or "/" in name or "%" in name:
+            return "may not contain '/' or '%' and may not be '.' or '..'"
+        return None
+    if rtype.kind == "Namespace":
+        if len(name) > 63:
+            return "must be no more than 63 characters"
+        return None if re.fullmatch(_DNS1123_LABEL, name) else _LABEL_MESSAGE
+    if len(name) > 253:
+        return "must be no more than 253 characters"
+    return None if re.fullmatch(_DNS1123_SUBDOMAIN, name) else _SUBDOMAIN_MESSAGE
+
+
+def invalid(rtype: ResourceType, name: str, causes: list[tuple[str, str, str]]) -> Invalid:
+    """An Invalid error like registry/rest's NewInvalid: causes are (field, reason, message)."""
+    detail = ", ".join(f"{path}: {message}" for path, _, message in causes)
+    if len(causes) > 1:
+        detail = f"[{detail}]"
+    return Invalid(
+        f'{rtype.kind}.{rtype.group} "{name}" is invalid: {detail}'
+        if rtype.group
+        else f'{rtype.kind} "{name}" is invalid: {detail}',
+        {
+            "name": name,
+            "group": rtype.group,
+            "kind": rtype.kind,
+            "causes": [
+                {"reason": reason, "message": message, "field": path}
+                for path, reason, message in causes
+            ],
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Merge keys shared by server-side apply and strategic merge patch (k8s.io/api core/v1 types.go
+# `patchMergeKey` / `listMapKey` tags). Lists not named here are atomic.
+
+_NAME_KEYED_LISTS = {
+    "containers", "initContainers", "ephemeralContainers", "env", "volumes", "volumeMounts",
+    "imagePullSecrets", "volumeDevices", "hostAliases",
+}
+
+
+def list_merge_key(field_name: str, items: list) -> str | None:
+    """The key that identifies items of the list `field_name`, or None if the list is atomic."""
+    if not items or not all(isinstance(item, dict) for item in items):
+        return None
+    if field_name in _NAME_KEYED_LISTS:
+        return "name"
+    if field_name == "conditions":
+        return "type"
+    if field_name == "ownerReferences":
+        return "uid"
+    if field_name == "ports":
+        return "containerPort" if "containerPort" in items[0] else "port"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Managed fields (structured-merge-diff fieldpath, encoded as fieldsV1 keys: "f:x", "k:{..}").
+
+FieldPath = tuple[str, ...]
+# Parts of an object no manager owns (apiserver `fieldmanager` strips these before tracking).
+_UNMANAGED_METADATA = {
+    "name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
+    "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
+    "generateName",
+}
+
+
+def _key_element(key_name: str, item: dict) -> str:
+    return "k:" + json.dumps({key_name: item.get(key_name)}, separators=(",", ":"))
+
+
+def leaf_paths(obj: dict, associative_lists: bool, with_status: bool = False) -> set[FieldPath]:
+    """Every field path set in `obj` that a manager may own."""
+    paths: set[FieldPath] = set()
+
+    def walk(value: object, path: FieldPath, field_name: str) -> None:
+        if isinstance(value, dict) and value:
+            for key, child in value.items():
+                walk(child, (*path, f"f:{key}"), key)
+            return
+        if isinstance(value, list) and associative_lists:
+            key_name = list_merge_key(field_name, value)
+            if key_name:
+                for item in value:
+                    item_path = (*path, _key_element(key_name, item))
+                    paths.add((*item_path, "."))
+                    walk(item, item_path, "")
+                return
+        paths.add(path)
+
+    for key, value in obj.items():
+        if key in ("apiVersion", "kind") or (key == "status" and not with_status):
+            continue
+        if key == "metadata":
+            for meta_key, meta_value in value.items():
+                if meta_key not in _UNMANAGED_METADATA:
+                    walk(meta_value, ("f:metadata", f"f:{meta_key}"), meta_key)
+            continue
+        walk(value, (f"f:{key}",), key)
+    return paths
+
+
+def paths_to_fields_v1(paths: Iterable[FieldPath]) -> dict:
+    tree: dict = {}
+    for path in sorted(paths):
+        node = tree
+        for element in path:
+            node = node.setdefault(element, {})
+    return tree
+
+
+def fields_v1_to_paths(tree: dict, prefix: FieldPath = ()) -> set[FieldPath]:
+    paths: set[FieldPath] = set()
+    for element, child in tree.items():
+        path = (*prefix, element)
+        if child:
+            paths |= fields_v1_to_paths(child, path)
+        else:
+            paths.add(path)
+    return paths
+
+
+def path_to_string(path: FieldPath) -> str:
+    """Render like fieldpath.Path.String(): `.spec.containers[name="app"].image`."""
+    text = ""
+    for element in path:
+        if element == ".":
+            continue
+        kind, _, rest = element.partition(":")
+        if kind == "f":
+            text += f".{rest}"
+        elif kind == "k":
+            text += "[" + ",".join(
+                f"{k}={json.dumps(v)}" for k, v in json.loads(rest).items()
+            ) + "]"
+        else:
+            text += f"[{rest}]"
+    return text
+
+
+def _value_at(obj: object, path: FieldPath) -> object:
+    current = obj
+    for element in path:
+        if element == ".":
+            return current
+        kind, _, rest = element.partition(":")
+        if kind == "f" and isinstance(current, dict):
+            current = current.get(rest, _MISSING)
+        elif kind == "k" and isinstance(current, list):
+            (key_name, key_value), = json.loads(rest).items()
+            current = next(
+                (i for i in current if isinstance(i, dict) and i.get(key_name) == key_value),
+                _MISSING,
+            )
+        else:
+            return _MISSING
+        if current is _MISSING:
+            return _MISSING
+    return current
+
+
+def _remove_path(obj: dict, path: FieldPath) -> None:
+    """Remove the field (or list item) at path; empty parents are left for the caller."""
+    if path and path[-1] == ".":
+        path = path[:-1]
+    parent = _value_at(obj, path[:-1]) if len(path) > 1 else obj
+    kind, _, rest = path[-1].partition(":")
+    if kind == "f" and isinstance(parent, dict):
+        parent.pop(rest, None)
+    elif kind == "k" and isinstance(parent, list):
+        (key_name, key_value), = json.loads(rest).items()
+        parent[:] = [i for i in parent
+                     if not (isinstance(i, dict) and i.get(key_name) == key_value)]
+
+
+_MISSING = object()
+
+
+def merge_applied(live: object, applied: object, field_name: str, associative: bool) -> object:
+    """Merge an applied configuration into the live value (maps recursive, keyed lists by key)."""
+    if isinstance(live, dict) and isinstance(applied, dict):
+        merged = dict(live)
+        for key, value in applied.items():
+            merged[key] = (
+                merge_applied(live[key], value, key, associative) if key in live else value
+            )
+        return merged
+    if associative and isinstance(live, list) and isinstance(applied, list):
+        key_name = list_merge_key(field_name, applied) or list_merge_key(field_name, live)
+        if key_name and all(isinstance(i, dict) for i in live):
+            live_by_key = {item.get(key_name): item for item in live}
+            result = [
+                merge_applied(live_by_key[item.get(key_name)], item, "", associative)
+                if item.get(key_name) in live_by_key
+                else item
+                for item in applied
+            ]
+            applied_keys = {item.get(key_name) for item in applied}
+            result += [item for item in live if item.get(key_name) not in applied_keys]
+            return result
+    return applied
+
+
+def _prune_empty_parents(obj: dict, path: FieldPath) -> None:
+    for depth in range(len(path) - 1, 0, -1):
+        parent_path = path[:depth]
+        value = _value_at(obj, parent_path)
+        if isinstance(value, (dict, list)) and not value:
+            _remove_path(obj, parent_path)
+        else:
+            return
+
+
+# ---------------------------------------------------------------------------------------------
+# Watches
+
+
+@dataclass
+class _Watcher:
+    group: str
+    kind: str
+    namespace: str | None
+    events: queue.Queue = field(default_factory=queue.Queue)
+
+
+class _CommitLock:
+    """A re-entrant lock that runs subscriber callbacks after the outermost release.
+
+    The README promises callbacks outside the store lock, in commit order, from the writer.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    def __enter__(self) -> _CommitLock:
+        self._lock.acquire()
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._local.depth -= 1
+        if self._local.depth:
+            self._lock.release()
+            return
+        pending = getattr(self._local, "pending", [])
+        self._local.pending = []
+        self._lock.release()
+        for callback, event_type, obj in pending:
+            try:
+                callback(event_type, copy.deepcopy(obj))
+            except Exception:
+                # One broken subscriber must not fail the write that triggered it.
+                logger.exception("store subscriber %r failed", callback)
+
+    def defer(self, notifications: list) -> None:
+        if not hasattr(self._local, "pending"):
+            self._local.pending = []
+        self._local.pending.extend(notifications)
+
+
+class Watch:
+    """A stream of (event_type, object) for one kind; `None` from next() means timeout."""
+
+    def __init__(self, store: Store, watcher: _Watcher, api_version: str) -> None:
+        self._store = store
+        self._watcher = watcher
+        self._api_version = api_version
+
+    def next(self, timeout: float) -> tuple[str, dict] | None:
+        try:
+            event_type, obj = self._watcher.events.get(timeout=timeout)
+        except queue.Empty:
+            return None
+        obj = copy.deepcopy(obj)
+        obj["apiVersion"] = self._api_version
+        return event_type, obj
+
+    def close(self) -> None:
+        self._store._remove_watcher(self._watcher)
+
+
+# ---------------------------------------------------------------------------------------------
+# The store
+
+NODE_LABELS = {
+    "beta.kubernetes.io/arch": "amd64",
+    "beta.kubernetes.io/os": "linux",
+    "kubernetes.io/arch": "amd64",
+    "kubernetes.io/os": "linux",
+    "node-role.kubernetes.io/control-plane": "",
+    "node.kubernetes.io/exclude-from-external-load-balancers": "",
+}
+IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
+SEED_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease", "local-path-storage")
+
+
+class Store:
+    """Thread-safe object store; every method takes and returns deep copies."""
+
+    def __init__(
+        self,
+        kubernetes_version: str = "1.27.3",
+        cluster_name: str = "kind",
+        history_limit: int = 1000,
+        establish_delay: float = 0.02,
+        namespace_cleanup_delay: float = 0.05,
+    ) -> None:
+        self._lock = _CommitLock()
+        self._revision = itertools.count(1)
+        self._last_revision = 0
+        self._objects: dict[tuple[str, str], dict[tuple[str, str], dict]] = {}
+        self._types: dict[tuple[str, str, str], ResourceType] = {}
+        self._history: deque[tuple[int, str, str, str, str, dict]] = deque(maxlen=history_limit)
+        self._oldest_history_revision = 0
+        self._watchers: list[_Watcher] = []
+        self._subscribers: list[Callable[[str, dict], None]] = []
+        self._logs: dict[tuple[str, str], dict[str, list[str]]] = {}
+        self._timers: set[threading.Timer] = set()
+        self._closed = False
+        self._establish_delay = establish_delay
+        self._namespace_cleanup_delay = namespace_cleanup_delay
+        self._service_ips = itertools.count(2)
+        for rtype in BUILTIN_TYPES:
+            self._types[(rtype.group, rtype.version, rtype.kind)] = rtype
+        self._seed(kubernetes_version, cluster_name)
+
+    # -- seeding ----------------------------------------------------------------------------
+
+    def _seed(self, kubernetes_version: str, cluster_name: str) -> None:
+        for name in SEED_NAMESPACES:
+            self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        # The apiserver's own Service (pkg/controlplane/controller/kubernetesservice).
+        self.create({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": "10.96.0.1", "ports": [
+                {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
+        })
+        node_name = f"{cluster_name}-control-plane"
+        self.create({
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {
+                "name": node_name,
+                "labels": {**NODE_LABELS, "kubernetes.io/hostname": node_name},
+            },
+            "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"],
+                     "providerID": f"kind://docker/{cluster_name}/{node_name}"},
+            "status": {
+                "addresses": [{"address": "172.18.0.2", "type": "InternalIP"},
+                              {"address": node_name, "type": "Hostname"}],
+                "allocatable": {"cpu": "2", "memory": "8048056Ki", "pods": "110"},
+                "capacity": {"cpu": "2", "memory": "8048056Ki", "pods": "110"},
+                "conditions": [
+                    {"type": "Ready", "status": "True", "reason": "KubeletReady",
+                     "message": "kubelet is posting ready status",
+                     "lastHeartbeatTime": now_rfc3339(), "lastTransitionTime": now_rfc3339()},
+                ],
+                "nodeInfo": {
+                    "architecture": "amd64",
+                    "operatingSystem": "linux",
+                    "kubeletVersion": f"v{kubernetes_version}",
+                    "kubeProxyVersion": f"v{kubernetes_version}",
+                    "containerRuntimeVersion": "containerd://1.7.1",
+                    "osImage": "Debian GNU/Linux 11 (bullseye)",
+                    "kernelVersion": "6.1.0",
+                    "bootID": str(uuid.uuid4()),
+                    "machineID": uuid.uuid4().hex,
+                    "systemUUID": str(uuid.uuid4()),
+                },
+            },
+        })
+
+    # -- type registry ----------------------------------------------------------------------
+
+    def resource_type(self, api_version: str, kind: str) -> ResourceType | None:
+        group, version = split_api_version(api_version)
+        with self._lock:
+            return self._types.get((group, version, kind))
+
+    def resource_type_for_plural(
+        self, group: str, version: str, plural: str
+    ) -> ResourceType | None:
+        with self._lock:
+            for rtype in self._types.values():
+                if (rtype.group, rtype.version, rtype.plural) == (group, version, plural):
+                    return rtype
+        return None
+
+    def resource_types(self) -> list[ResourceType]:
+        with self._lock:
+            return list(self._types.values())
+
+    def served(self, api_version: str, kind: str) -> bool:
+        return self.resource_type(api_version, kind) is not None
+
+    def _require_type(self, api_version: str, kind: str) -> ResourceType:
+        rtype = self.resource_type(api_version, kind)
+        if rtype is None:
+            raise NotFound(
+                f'no matches for kind "{kind}" in version "{api_version}"',
+                {"kind": kind, "group": split_api_version(api_version)[0]},
+            )
+        return rtype
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict | None:
+        rtype = self.resource_type(api_version, kind)
+        if rtype is None:
+            return None
+        with self._lock:
+            obj = self._bucket(rtype).get((self._ns(rtype, namespace), name))
+            return self._out(obj, rtype) if obj else None
+
+    def list(
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None = None,
+        labels: dict | None = None,
+    ) -> list[dict]:
+        rtype = self.resource_type(api_version, kind)
+        if rtype is None:
+            return []
+        with self._lock:
+            objects = [
+                self._out(obj, rtype)
+                for (obj_ns, _), obj in sorted(self._bucket(rtype).items())
+                if (namespace is None or not rtype.namespaced or obj_ns == namespace)
+                and _labels_match(obj, labels)
+            ]
+        return objects
+
+    def list_with_revision(
+        self, api_version: str, kind: str, namespace: str | None = None
+    ) -> tuple[list[dict], str]:
+        """A consistent list plus the resourceVersion to watch from."""
+        with self._lock:
+            return self.list(api_version, kind, namespace), str(self._last_revision)
+
+    @property
+    def resource_version(self) -> str:
+        with self._lock:
+            return str(self._last_revision)
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def create(self, obj: dict, dry_run: bool = False) -> dict:
+        api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
+        rtype = self._require_type(api_version, kind)
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        if not meta.get("name") and meta.get("generateName"):
+            meta["name"] = meta["generateName"] + "".join(
+                random.choices("bcdfghjklmnpqrstvwxz2456789", k=5)
+            )
+        name = meta.get("name") or ""
+        if not name:
+            raise invalid(rtype, "", [("metadata.name", "FieldValueRequired",
+                                       "Required value: name or generateName is required")])
+        problem = name_problem(rtype, name)
+        if problem:
+            raise invalid(rtype, name, [("metadata.name", "FieldValueInvalid",
+                                         f'Invalid value: "{name}": {problem}')])
+        if rtype.namespaced and not meta.get("namespace"):
+            raise invalid(rtype, name, [("metadata.namespace", "FieldValueRequired",
+                                         "Required value")])
+        if not rtype.namespaced:
+            meta.pop("namespace", None)
+        if rtype.kind == CRD_KIND:
+            self._validate_crd(rtype, obj)
+        with self._lock:
+            namespace = self._ns(rtype, meta.get("namespace"))
+            if rtype.namespaced:
+                self._require_live_namespace(namespace)
+            bucket = self._bucket(rtype)
+            if (namespace, name) in bucket:
+                raise AlreadyExists(
+                    f'{rtype.qualified_plural} "{name}" already exists',
+                    {"name": name, "group": rtype.group, "kind": rtype.plural},
+                )
+            meta.update({"uid": str(uuid.uuid4()), "creationTimestamp": now_rfc3339()})
+            if rtype.group:
+                # Core v1 strategies (pods, configmaps, namespaces...) do not track generation.
+                meta["generation"] = 1
+            else:
+                meta.pop("generation", None)
+            for transient in ("resourceVersion", "deletionTimestamp", "selfLink"):
+                meta.pop(transient, None)
+            self._default(rtype, obj)
+            if dry_run:
+                return self._out(obj, rtype)
+            self._commit(rtype, "ADDED", obj)
+            stored = self._out(obj, rtype)
+        self._after_create(rtype, stored)
+        return stored
+
+    def update(self, obj: dict, dry_run: bool = False, keep_status: bool = False) -> dict:
+        """Replace an object; `keep_status` ignores the given status (main-resource PUT)."""
+        rtype = self._require_type(obj.get("apiVersion", ""), obj.get("kind", ""))
+        obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        name = meta.get("name", "")
+        with self._lock:
+            live = self._live(rtype, name, meta.get("namespace"))
+            wanted_rv = meta.get("resourceVersion")
+            if wanted_rv and wanted_rv != live["metadata"]["resourceVersion"]:
+                raise self._modified_conflict(rtype, name)
+            for fixed in ("uid", "creationTimestamp", "namespace", "deletionTimestamp"):
+                if fixed in live["metadata"]:
+                    meta[fixed] = live["metadata"][fixed]
+            if "status" not in obj or keep_status:
+                if "status" in live:
+                    obj["status"] = live["status"]
+                else:
+                    obj.pop("status", None)
+            if "generation" in live["metadata"]:
+                meta["generation"] = live["metadata"]["generation"] + (
+                    1 if _spec_of(obj) != _spec_of(live) else 0
+                )
+            else:
+                meta.pop("generation", None)
+            if "managedFields" not in meta and "managedFields" in live["metadata"]:
+                meta["managedFields"] = live["metadata"]["managedFields"]
+            meta["resourceVersion"] = live["metadata"]["resourceVersion"]
+            if rtype.kind == CRD_KIND:
+                self._validate_crd(rtype, obj)
+            if _without_revision(obj) == _without_revision(live) or dry_run:
+                return self._out(obj if dry_run else live, rtype)
+            self._commit(rtype, "MODIFIED", obj)
+            stored = self._out(obj, rtype)
+            if rtype.kind == CRD_KIND and _is_established(obj):
+                self._register_crd_types(obj)
+        return stored
+
+    def update_status(
+        self, api_version: str, kind: str, name: str, namespace: str | None, status: dict
+    ) -> dict:
+        rtype = self._require_type(api_version, kind)
+        with self._lock:
+            live = copy.deepcopy(self._live(rtype, name, namespace))
+            if live.get("status") == status:
+                return self._out(live, rtype)
+            live["status"] = copy.deepcopy(status)
+            self._commit(rtype, "MODIFIED", live)
+            return self._out(live, rtype)
+
+    def apply(
+        self,
+        obj: dict,
+        manager: str = "sim-controller",
+        force: bool = True,
+        dry_run: bool = False,
+        subresource: str = "",
+    ) -> dict:
+        """Server-side apply: create, or merge the fields `manager` sets into the live object.
+
+        Follows k8s.io/apiserver `pkg/endpoints/handlers/fieldmanager` with
+        sigs.k8s.io/structured-merge-diff `merge/update.go`: conflicts when another manager
+        owns a field with a different value (unless forced), removal of fields this manager
+        applied before and now omits, no write when nothing changes.
+        """
+        rtype = self._require_type(obj.get("apiVersion", ""), obj.get("kind", ""))
+        applied = copy.deepcopy(obj)
+        meta = applied.setdefault("metadata", {})
+        name = meta.get("name", "")
+        associative = not self._is_custom(rtype)
+        with_status = subresource == "status"
+        applied_paths = leaf_paths(applied, associative, with_status)
+        if with_status:
+            applied_paths = {p for p in applied_paths if p[0] == "f:status"}
+        entry_base = {"manager": manager, "operation": "Apply", "apiVersion": rtype.api_version}
+        if subresource:
+            entry_base["subresource"] = subresource
+        with self._lock:
+            existing = self._bucket(rtype).get((self._ns(rtype, meta.get("namespace")), name))
+            if existing is None:
+                if with_status:
+                    raise self._not_found(rtype, name)
+                for transient in ("resourceVersion", "managedFields", "uid"):
+                    meta.pop(transient, None)
+                meta["managedFields"] = [_managed_entry(entry_base, applied_paths)]
+                return self.create(applied, dry_run=dry_run)
+            live = copy.deepcopy(existing)
+            owners = _ownership(live)
+            mine = owners.pop(_owner_key(entry_base), set())
+            conflicts = []
+            for other_key, other_paths in owners.items():
+                for path in sorted(applied_paths & other_paths):
+                    # "." marks a keyed list item's presence; its fields are checked one by one.
+                    if path[-1] != "." and _value_at(live, path) != _value_at(applied, path):
+                        conflicts.append((other_key, path))
+            if conflicts and not force:
+                raise _apply_conflict(conflicts)
+            merged = live
+            for key in applied:
+                if key in ("apiVersion", "kind"):
+                    continue
+                if key == "status" and not with_status and rtype.has_status:
+                    continue
+                if key != "status" and with_status:
+                    continue
+                if key == "metadata":
+                    for meta_key, value in applied["metadata"].items():
+                        if meta_key in _UNMANAGED_METADATA:
+                            continue
+                        _merge_into(merged["metadata"], meta_key, value, associative)
+                    continue
+                _merge_into(merged, key, applied[key], associative)
+            still_owned = set().union(*owners.values()) if owners else set()
+            for path in sorted(mine - applied_paths - still_owned, key=len, reverse=True):
+                _remove_path(merged, path)
+                _prune_empty_parents(merged, path)
+            if force:
+                owners = {k: paths - applied_paths for k, paths in owners.items()}
+            new_owners = {k: v for k, v in owners.items() if v}
+            entries = [e for e in live["metadata"].get("managedFields", [])
+                       if _owner_key(e) in new_owners]
+            for entry in entries:
+                entry["fieldsV1"] = paths_to_fields_v1(new_owners[_owner_key(entry)])
+            old_mine = next((e for e in live["metadata"].get("managedFields", [])
+                             if _owner_key(e) == _owner_key(entry_base)), None)
+            if old_mine and mine == applied_paths:
+                entries.append(old_mine)
+            else:
+                entries.append(_managed_entry(entry_base, applied_paths))
+            merged["metadata"]["managedFields"] = entries
+            if _without_revision(merged) == _without_revision(existing):
+                return self._out(existing, rtype)
+            if with_status:
+                merged["metadata"]["resourceVersion"] = existing["metadata"]["resourceVersion"]
+                if dry_run:
+                    return self._out(merged, rtype)
+                self._commit(rtype, "MODIFIED", merged)
+                return self._out(merged, rtype)
+            merged["metadata"]["resourceVersion"] = ""
+            return self.update(merged, dry_run=dry_run)
+
+    def record_update_ownership(self, old: dict | None, new: dict, manager: str,
+                                subresource: str = "") -> None:
+        """Give `manager` (operation Update) the fields it changed, as the apiserver does."""
+        rtype = self._require_type(new.get("apiVersion", ""), new.get("kind", ""))
+        associative = not self._is_custom(rtype)
+        with_status = subresource == "status"
+        new_paths = leaf_paths(new, associative, with_status)
+        old_paths = leaf_paths(old, associative, with_status) if old else set()
+        changed = {p for p in new_paths
+                   if p not in old_paths or _value_at(new, p) != _value_at(old, p)}
+        if with_status:
+            changed = {p for p in changed if p[0] == "f:status"}
+        if not changed:
+            return
+        entry_base = {"manager": manager, "operation": "Update", "apiVersion": rtype.api_version}
+        if subresource:
+            entry_base["subresource"] = subresource
+        meta = new["metadata"]
+        with self._lock:
+            current = self._bucket(rtype).get((self._ns(rtype, meta.get("namespace")),
+                                               meta["name"]))
+            if current is None or current["metadata"]["uid"] != meta.get("uid"):
+                return
+            owners = _ownership(current)
+            mine = owners.pop(_owner_key(entry_base), set()) | changed
+            entries = []
+            for entry in current["metadata"].get("managedFields", []):
+                key = _owner_key(entry)
+                if key == _owner_key(entry_base):
+                    continue
+                remaining = owners[key] - changed
+                if remaining:
+                    entries.append({**entry, "fieldsV1": paths_to_fields_v1(remaining)})
+            entries.append(_managed_entry(entry_base, {p for p in mine if _value_at(current, p)
+                                                       is not _MISSING}))
+            current["metadata"]["managedFields"] = entries
+
+    def delete(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        namespace: str | None = None,
+        propagation: str = "Background",
+    ) -> dict | None:
+        rtype = self.resource_type(api_version, kind)
+        if rtype is None:
+            return None
+        with self._lock:
+            obj = self._bucket(rtype).get((self._ns(rtype, namespace), name))
+            if obj is None:
+                return None
+            if rtype.kind == "Namespace":
+                if name in IMMORTAL_NAMESPACES:
+                    # k8s.io/kubernetes plugin/pkg/admission/namespace/lifecycle
+                    raise Forbidden(
+                        f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                        {"name": name, "kind": "namespaces"},
+                    )
+                return self._terminate_namespace(obj, rtype)
+            if rtype.kind == CRD_KIND:
+                self._delete_crd_objects(obj)
+            self._delete_locked(rtype, obj, propagation)
+            return self._out(obj, rtype)
+
+    # -- logs -------------------------------------------------------------------------------
+
+    def append_log(self, namespace: str, pod: str, container: str, line: str) -> None:
+        with self._lock:
+            self._logs.setdefault((namespace, pod), {}).setdefault(container, []).append(line)
+
+    def read_log(
+        self, namespace: str, pod: str, container: str | None, tail_lines: int | None = None
+    ) -> list[str]:
+        """Lines of a pod's container log, with the real server's errors for bad requests."""
+        pod_type = self._types[("", "v1", "Pod")]
+        with self._lock:
+            obj = self._bucket(pod_type).get((namespace, pod))
+            if obj is None:
+                raise self._not_found(pod_type, pod)
+            containers = [c.get("name") for c in obj.get("spec", {}).get("containers", [])]
+            if container is None:
+                if len(containers) != 1:
+                    # k8s.io/kubernetes pkg/registry/core/pod/strategy.go LogLocation
+                    raise BadRequest(
+                        f"a container name must be specified for pod {pod}, choose one of:"
+                        f" [{' '.join(containers)}]"
+                    )
+                container = containers[0]
+            init = [c.get("name") for c in obj.get("spec", {}).get("initContainers", [])]
+            if container not in containers + init:
+                raise BadRequest(f"container {container} is not valid for pod {pod}")
+            lines = list(self._logs.get((namespace, pod), {}).get(container, []))
+        if tail_lines is not None:
+            lines = lines[-tail_lines:] if tail_lines > 0 else []
+        return lines
+
+    # -- subscriptions and watches ----------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[str, dict], None]) -> Callable[[], None]:
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if callback in self._subscribers:
+                    self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def watch(
+        self, api_version: str, kind: str, namespace: str | None, since: str | None
+    ) -> Watch:
+        """Events after resourceVersion `since`; with no `since`, synthetic ADDED for all."""
+        rtype = self._require_type(api_version, kind)
+        watcher = _Watcher(rtype.group, rtype.kind, namespace if rtype.namespaced else None)
+        with self._lock:
+            if since in (None, "", "0"):
+                for obj in self.list(api_version, kind, namespace):
+                    watcher.events.put(("ADDED", obj))
+            else:
+                try:
+                    since_revision = int(since)
+                except ValueError:
+                    raise BadRequest(f"invalid resource version: {since}") from None
+                if since_revision < self._oldest_history_revision - 1:
+                    raise Expired(
+                        f"too old resource version: {since_revision}"
+                        f" ({self._oldest_history_revision - 1})"
+                    )
+                for revision, event_type, group, obj_kind, obj_ns, obj in self._history:
+                    if revision > since_revision and self._matches(watcher, group, obj_kind,
+                                                                   obj_ns):
+                        watcher.events.put((event_type, obj))
+            self._watchers.append(watcher)
+        return Watch(self, watcher, rtype.api_version)
+
+    def _remove_watcher(self, watcher: _Watcher) -> None:
+        with self._lock:
+            if watcher in self._watchers:
+                self._watchers.remove(watcher)
+
+    @staticmethod
+    def _matches(watcher: _Watcher, group: str, kind: str, namespace: str) -> bool:
+        return (watcher.group, watcher.kind) == (group, kind) and (
+            watcher.namespace is None or watcher.namespace == namespace
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
+            if timer.is_alive() and timer is not threading.current_thread():
+                timer.join(timeout=1)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _bucket(self, rtype: ResourceType) -> dict[tuple[str, str], dict]:
+        return self._objects.setdefault((rtype.group, rtype.kind), {})
+
+    @staticmethod
+    def _ns(rtype: ResourceType, namespace: str | None) -> str:
+        return (namespace or "") if rtype.namespaced else ""
+
+    @staticmethod
+    def _out(obj: dict, rtype: ResourceType) -> dict:
+        result = copy.deepcopy(obj)
+        result["apiVersion"] = rtype.api_version
+        result["kind"] = rtype.kind
+        return result
+
+    def _is_custom(self, rtype: ResourceType) -> bool:
+        return rtype not in BUILTIN_TYPES
+
+    def _not_found(self, rtype: ResourceType, name: str) -> NotFound:
+        return NotFound(
+            f'{rtype.qualified_plural} "{name}" not found',
+            {"name": name, "group": rtype.group, "kind": rtype.plural},
+        )
+
+    def _modified_conflict(self, rtype: ResourceType, name: str) -> Conflict:
+        return Conflict(
+            f'Operation cannot be fulfilled on {rtype.qualified_plural} "{name}": the object has'
+            " been modified; please apply your changes to the latest version and try again",
+            {"name": name, "group": rtype.group, "kind": rtype.plural},
+        )
+
+    def _live(self, rtype: ResourceType, name: str, namespace: str | None) -> dict:
+        obj = self._bucket(rtype).get((self._ns(rtype, namespace), name))
+        if obj is None:
+            raise self._not_found(rtype, name)
+        return obj
+
+    def _require_live_namespace(self, namespace: str) -> None:
+        ns_type = self._types[("", "v1", "Namespace")]
+        ns_obj = self._bucket(ns_type).get(("", namespace))
+        if ns_obj is None:
+            raise NotFound(f'namespaces "{namespace}" not found',
+                           {"name": namespace, "kind": "namespaces"})
+        if ns_obj.get("status", {}).get("phase") == "Terminating":
+            raise Forbidden(
+                f"unable to create new content in namespace {namespace} because it is being"
+                " terminated",
+                {"name": namespace, "kind": "namespaces"},
+            )
+
+    def _commit(self, rtype: ResourceType, event_type: str, obj: dict) -> None:
+        """Store (or drop, for DELETED) obj under a new resourceVersion and notify watchers."""
+        revision = next(self._revision)
+        self._last_revision = revision
+        meta = obj["metadata"]
+        key = (self._ns(rtype, meta.get("namespace")), meta["name"])
+        meta["resourceVersion"] = str(revision)
+        obj["apiVersion"], obj["kind"] = rtype.api_version, rtype.kind
+        if event_type == "DELETED":
+            self._bucket(rtype).pop(key, None)
+        else:
+            self._bucket(rtype)[key] = obj
+        snapshot = copy.deepcopy(obj)
+        if len(self._history) == self._history.maxlen:
+            self._oldest_history_revision = self._history[1][0]
+        elif not self._history:
+            self._oldest_history_revision = revision
+        self._history.append((revision, event_type, rtype.group, rtype.kind, key[0], snapshot))
+        for watcher in self._watchers:
+            if self._matches(watcher, rtype.group, rtype.kind, key[0]):
+                watcher.events.put((event_type, snapshot))
+        self._lock.defer([(callback, event_type, snapshot) for callback in self._subscribers])
+
+    def _default(self, rtype: ResourceType, obj: dict) -> None:
+        """Defaults the real registries apply (namespace phase, Service cluster IP, ...)."""
+        if rtype.has_status and rtype in BUILTIN_TYPES:
+            # Built-in Go types always serialise their status struct, if only as {}.
+            obj.setdefault("status", {})
+        if rtype not in BUILTIN_TYPES:
+            return
+        if rtype.kind == "Namespace":
+            obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+            obj["status"] = {"phase": "Active"}
+            obj["metadata"].setdefault("labels", {})[
+                "kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+        elif rtype.kind == "Service":
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("type", "ClusterIP")
+            if spec.get("clusterIP") != "None" and spec["type"] != "ExternalName":
+                index = next(self._service_ips)
+                spec.setdefault("clusterIP", f"10.96.{index // 250}.{index % 250 + 1}")
+                spec.setdefault("clusterIPs", [spec["clusterIP"]])
+            spec.setdefault("sessionAffinity", "None")
+            for port in spec.get("ports", []):
+                port.setdefault("protocol", "TCP")
+                port.setdefault("targetPort", port.get("port"))
+                if spec["type"] in ("NodePort", "LoadBalancer"):
+                    # The real allocator picks a free port in 30000-32767.
+                    port.setdefault("nodePort", 30000 + next(self._service_ips) % 2768)
+            if not obj.get("status"):
+                obj["status"] = {"loadBalancer": {}}
+        elif rtype.kind == "Deployment":
+            spec = obj.setdefault("spec", {})
+            spec.setdefault("replicas", 1)
+            spec.setdefault("revisionHistoryLimit", 10)
+            spec.setdefault("progressDeadlineSeconds", 600)
+        elif rtype.kind == CRD_KIND:
+            obj["status"] = {"conditions": [], "acceptedNames": {"kind": "", "plural": ""},
+                             "storedVersions": []}
+
+    def _after_create(self, rtype: ResourceType, obj: dict) -> None:
+        if rtype.kind == "Namespace":
+            name = obj["metadata"]["name"]
+            # The serviceaccount and root-ca-cert-publisher controllers add these.
+            self.create({"apiVersion": "v1", "kind": "ServiceAccount",
+                         "metadata": {"name": "default", "namespace": name}})
+            self.create({"apiVersion": "v1", "kind": "ConfigMap",
+                         "metadata": {"name": "kube-root-ca.crt", "namespace": name},
+                         "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nsimulated\n"
+                                            "-----END CERTIFICATE-----\n"}})
+        elif rtype.kind == CRD_KIND:
+            self._later(self._establish_delay, self._establish_crd, obj["metadata"]["name"])
+
+    def _later(self, delay: float, action: Callable[..., None], *args: object) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            timer = threading.Timer(delay, self._run_timer, args=(action, args))
+            timer.daemon = True
+            self._timers.add(timer)
+            timer.start()
+
+    def _run_timer(self, action: Callable[..., None], args: tuple) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._timers = {t for t in self._timers if t is not threading.current_thread()}
+        action(*args)
+
+    # -- CRDs -------------------------------------------------------------------------------
+
+    def _validate_crd(self, rtype: ResourceType, crd: dict) -> None:
+        spec = crd.get("spec", {})
+        names = spec.get("names", {})
+        name = crd["metadata"].get("name", "")
+        causes = []
+        if not spec.get("group"):
+            causes.append(("spec.group", "FieldValueRequired", "Required value"))
+        if not names.get("plural"):
+            causes.append(("spec.names.plural", "FieldValueRequired", "Required value"))
+        if not names.get("kind"):
+            causes.append(("spec.names.kind", "FieldValueRequired", "Required value"))
+        if spec.get("scope") not in ("Namespaced", "Cluster"):
+            causes.append(("spec.scope", "FieldValueNotSupported",
+                           f'Unsupported value: "{spec.get("scope", "")}": supported values:'
+                           ' "Cluster", "Namespaced"'))
+        versions = spec.get("versions") or []
+        if not versions:
+            causes.append(("spec.versions", "FieldValueInvalid",
+                           "Invalid value: null: must have exactly one version marked as"
+                           " storage version"))
+        elif sum(1 for v in versions if v.get("storage")) != 1:
+            causes.append(("spec.versions", "FieldValueInvalid",
+                           "Invalid value: must have exactly one version marked as storage"
+                           " version"))
+        expected = f"{names.get('plural', '')}.{spec.get('group', '')}"
+        if names.get("plural") and spec.get("group") and name != expected:
+            causes.append(("metadata.name", "FieldValueInvalid",
+                           f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'))
+        if causes:
+            raise invalid(rtype, name, causes)
+
+    def _establish_crd(self, name: str) -> None:
+        crd_type = self._types[("apiextensions.k8s.io", "v1", CRD_KIND)]
+        with self._lock:
+            crd = self._bucket(crd_type).get(("", name))
+            if crd is None:
+                return
+            crd = copy.deepcopy(crd)
+            spec = crd["spec"]
+            names = dict(spec["names"])
+            names.setdefault("singular", names["kind"].lower())
+            names.setdefault("listKind", f"{names['kind']}List")
+            stamp = now_rfc3339()
+            crd["status"] = {
+                "acceptedNames": names,
+                "conditions": [
+                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+                     "message": "no conflicts found", "lastTransitionTime": stamp},
+                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+                     "message": "the initial names have been accepted",
+                     "lastTransitionTime": stamp},
+                ],
+                "storedVersions": [v["name"] for v in spec["versions"] if v.get("storage")],
+            }
+            self._register_crd_types(crd)
+            self._commit(crd_type, "MODIFIED", crd)
+
+    def _register_crd_types(self, crd: dict) -> None:
+        spec = crd["spec"]
+        names = spec["names"]
+        self._types = {k: t for k, t in self._types.items()
+                       if not (t.group == spec["group"] and t.kind == names["kind"]
+                               and t not in BUILTIN_TYPES)}
+        for version in spec["versions"]:
+            if not version.get("served"):
+                continue
+            self._types[(spec["group"], version["name"], names["kind"])] = ResourceType(
+                group=spec["group"],
+                version=version["name"],
+                kind=names["kind"],
+                plural=names["plural"],
+                singular=names.get("singular") or names["kind"].lower(),
+                namespaced=spec["scope"] == "Namespaced",
+                short_names=tuple(names.get("shortNames") or ()),
+                has_status="status" in (version.get("subresources") or {}),
+                extra_subresources=("scale",) if "scale" in (version.get("subresources") or {})
+                else (),
+                categories=tuple(names.get("categories") or ()),
+                printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
+                storage_version=bool(version.get("storage")),
+            )
+
+    def _delete_crd_objects(self, crd: dict) -> None:
+        spec = crd["spec"]
+        kind = spec["names"]["kind"]
+        rtype = next((t for t in self._types.values()
+                      if t.group == spec["group"] and t.kind == kind), None)
+        if rtype is not None:
+            for obj in list(self._bucket(rtype).values()):
+                self._delete_locked(rtype, obj, "Background")
+        self._types = {k: t for k, t in self._types.items()
+                       if not (t.group == spec["group"] and t.kind == kind)}
+        self._objects.pop((spec["group"], kind), None)
+
+    # -- deletion, garbage collection, namespaces -------------------------------------------
+
+    def _delete_locked(self, rtype: ResourceType, obj: dict, propagation: str) -> None:
+        uid = obj["metadata"]["uid"]
+        self._commit(rtype, "DELETED", copy.deepcopy(obj))
+        if rtype.kind == "Pod":
+            self._logs.pop((obj["metadata"].get("namespace", ""), obj["metadata"]["name"]), None)
+        for dep_type, dependent in self._dependents(uid):
+            if propagation == "Orphan":
+                orphan = copy.deepcopy(dependent)
+                orphan["metadata"]["ownerReferences"] = [
+                    ref for ref in orphan["metadata"]["ownerReferences"] if ref.get("uid") != uid
+                ]
+                self._commit(dep_type, "MODIFIED", orphan)
+            else:
+                self._delete_locked(dep_type, dependent, propagation)
+
+    def _dependents(self, uid: str) -> list[tuple[ResourceType, dict]]:
+        found = []
+        kinds = {(t.group, t.kind): t for t in self._types.values() if t.storage_version}
+        for (group, kind), bucket in self._objects.items():
+            rtype = kinds.get((group, kind))
+            if rtype is None:
+                continue
+            for obj in list(bucket.values()):
+                refs = obj["metadata"].get("ownerReferences") or []
+                if any(ref.get("uid") == uid for ref in refs):
+                    found.append((rtype, obj))
+        return found
+
+    def _terminate_namespace(self, ns_obj: dict, ns_type: ResourceType) -> dict:
+        """Mark Terminating now; the namespace controller empties and removes it shortly."""
+        if ns_obj.get("status", {}).get("phase") != "Terminating":
+            terminating = copy.deepcopy(ns_obj)
+            terminating["metadata"]["deletionTimestamp"] = now_rfc3339()
+            terminating["status"] = {"phase": "Terminating"}
+            self._commit(ns_type, "MODIFIED", terminating)
+            self._later(self._namespace_cleanup_delay, self._finish_namespace,
+                        ns_obj["metadata"]["name"])
+        return self._out(self._bucket(ns_type)[("", ns_obj["metadata"]["name"])], ns_type)
+
+    def _finish_namespace(self, name: str) -> None:
+        ns_type = self._types[("", "v1", "Namespace")]
+        with self._lock:
+            kinds = {(t.group, t.kind): t for t in self._types.values()
+                     if t.namespaced and t.storage_version}
+            for (group, kind), bucket in list(self._objects.items()):
+                rtype = kinds.get((group, kind))
+                if rtype is None:
+                    continue
+                for (obj_ns, _), obj in list(bucket.items()):
+                    if obj_ns == name and (obj_ns, obj["metadata"]["name"]) in bucket:
+                        self._delete_locked(rtype, obj, "Background")
+            ns_obj = self._bucket(ns_type).get(("", name))
+            if ns_obj is not None:
+                self._delete_locked(ns_type, ns_obj, "Background")
+
+
+def _merge_into(target: dict, key: str, applied: object, associative: bool) -> None:
+    if key in target:
+        target[key] = merge_applied(target[key], applied, key, associative)
+    else:
+        target[key] = copy.deepcopy(applied)
+
+
+def _labels_match(obj: dict, labels: dict | None) -> bool:
+    if not labels:
+        return True
+    actual = obj.get("metadata", {}).get("labels") or {}
+    return all(actual.get(k) == v for k, v in labels.items())
+
+
+def _spec_of(obj: dict) -> dict:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}
+
+
+def _without_revision(obj: dict) -> dict:
+    result = copy.deepcopy(obj)
+    result.get("metadata", {}).pop("resourceVersion", None)
+    result.pop("apiVersion", None)
+    return result
+
+
+def _is_established(crd: dict) -> bool:
+    return any(c.get("type") == "Established" and c.get("status") == "True"
+               for c in crd.get("status", {}).get("conditions", []))
+
+
+def _owner_key(entry: dict) -> str:
+    """Identifies a managedFields entry the way structured-merge-diff names managers."""
+    return json.dumps({k: entry.get(k, "") for k in ("manager", "operation", "subresource")},
+                      sort_keys=True) + (entry.get("apiVersion", "") if entry.get(
+                          "operation") == "Update" else "")
+
+
+def _ownership(obj: dict) -> dict[str, set[FieldPath]]:
+    return {
+        _owner_key(entry): fields_v1_to_paths(entry.get("fieldsV1") or {})
+        for entry in obj.get("metadata", {}).get("managedFields") or []
+    }
+
+
+def _managed_entry(base: dict, paths: set[FieldPath]) -> dict:
+    return {**base, "time": now_rfc3339(), "fieldsType": "FieldsV1",
+            "fieldsV1": paths_to_fields_v1(paths)}
+
+
+def _manager_label(owner_key: str) -> str:
+    """printManager of apimachinery `managedfields/internal/conflict.go`."""
+    info = json.loads(owner_key[: owner_key.index("}") + 1])
+    text = json.dumps(info["manager"])
+    if info["subresource"]:
+        text += f' with subresource "{info["subresource"]}"'
+    if info["operation"] == "Update":
+        text += f" using {owner_key[owner_key.index('}') + 1:]}"
+    return text
+
+
+def _apply_conflict(conflicts: list[tuple[str, FieldPath]]) -> Conflict:
+    """NewConflictError/getConflictMessage of apimachinery `managedfields/internal/conflict.go`."""
+    causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {_manager_label(k)}",
+               "field": path_to_string(p)} for k, p in conflicts]
+    if len(conflicts) == 1:
+        key, path = conflicts[0]
+        message = (f"Apply failed with 1 conflict: conflict with {_manager_label(key)}:"
+                   f" {path_to_string(path)}")
+    else:
+        by_manager: dict[str, list[str]] = {}
+        for key, path in conflicts:
+            by_manager.setdefault(_manager_label(key), []).append(path_to_string(path))
+        lines = []
+        for label in sorted(by_manager):
+            lines.append(f"conflicts with {label}:")
+            lines += [f"- {p}" for p in by_manager[label]]
+        message = f"Apply failed with {len(conflicts)} conflicts: " + "\n".join(lines)
+    return Conflict(message, {"causes": causes})
