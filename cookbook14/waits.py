@@ -16,7 +16,9 @@ from cookbook14.errors import Condition, Evidence, KubeError, WaitTimeout
 from cookbook14.kube import Kube
 from cookbook14.plan import WaitFor
 
-# Watches are cut into slices this long so that progress is reported during long waits.
+# A wait says nothing for its first QUIET_PERIOD seconds; then it reports every change and
+# at least every PROGRESS_INTERVAL seconds (watches are cut into slices that long).
+QUIET_PERIOD = 2.0
 PROGRESS_INTERVAL = 10.0
 
 Progress = Callable[[str], None]
@@ -62,22 +64,19 @@ def wait(
     deadline = started + timeout
     state, resource_version = _list(kube, watched)
     observation = check(state)
-    last_said = ""
+    speaker = _Speaker(what, timeout, started, progress)
     while not observation.done:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise WaitTimeout(
                 what, time.monotonic() - started, _evidence(kube, watched, state, observation)
             )
-        if progress and observation.summary != last_said:
-            progress(f"waiting for {what}: {observation.summary}")
-            last_said = observation.summary
         try:
             for event_type, obj in kube.watch(
                 watched.api_version,
                 watched.kind,
                 resource_version,
-                timeout=min(remaining, PROGRESS_INTERVAL),
+                timeout=min(remaining, speaker.next_report_in()),
                 namespace=watched.namespace,
                 label_selector=watched.label_selector,
                 field_selector=watched.field_selector,
@@ -93,16 +92,48 @@ def wait(
                 observation = check(state)
                 if observation.done or time.monotonic() >= deadline:
                     break
+                speaker.report(observation.summary)
         except KubeError as error:
             if error.status != 410:
                 raise
             state, resource_version = _list(kube, watched)
             observation = check(state)
-        if progress and not observation.done:
-            elapsed = time.monotonic() - started
-            progress(f"waiting for {what}: {elapsed:.0f}s of {timeout:.0f}s, {observation.summary}")
-            last_said = observation.summary
+        if not observation.done:
+            speaker.report(observation.summary)
+    speaker.finished()
     return state
+
+
+class _Speaker:
+    """Progress for a person: quiet for short waits; for long ones, what is awaited, for how
+    long so far, and what is seen, on every change and at least every PROGRESS_INTERVAL."""
+
+    def __init__(
+        self, what: str, timeout: float, started: float, progress: Progress | None
+    ) -> None:
+        self.what, self.timeout, self.started, self.progress = what, timeout, started, progress
+        self.said_at: float | None = None
+        self.said = ""
+
+    def next_report_in(self) -> float:
+        if self.said_at is None:
+            return max(1.0, QUIET_PERIOD - (time.monotonic() - self.started))
+        return PROGRESS_INTERVAL
+
+    def report(self, summary: str) -> None:
+        now = time.monotonic()
+        elapsed = now - self.started
+        if self.progress is None or elapsed < QUIET_PERIOD:
+            return
+        if summary != self.said or self.said_at is None or now - self.said_at >= PROGRESS_INTERVAL:
+            self.progress(
+                f"waiting for {self.what} ({elapsed:.0f}s of {self.timeout:.0f}s): {summary}"
+            )
+            self.said_at, self.said = now, summary
+
+    def finished(self) -> None:
+        if self.progress and self.said_at is not None:
+            self.progress(f"done: {self.what} after {time.monotonic() - self.started:.0f}s")
 
 
 def wait_for(kube: Kube, spec: WaitFor, progress: Progress | None = None) -> dict[str, dict]:

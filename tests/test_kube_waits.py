@@ -147,7 +147,44 @@ def test_wait_returns_when_the_condition_turns_true(sim_cluster):
     )
     timer.join()
     assert state["default/gear"]["status"]["conditions"][0]["status"] == "True"
-    assert seen and "Widget gear Ready" in seen[0]
+    assert seen == [], "a short wait is quiet"
+
+
+def test_a_long_wait_reports_progress_then_done(sim_cluster):
+    kube = kube_for(sim_cluster)
+    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
+    obj = kube.apply([widget()])[0]
+    sim_cluster.store.update_status(
+        "example.com/v1",
+        "Widget",
+        "gear",
+        "default",
+        {
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "False",
+                    "reason": "Installing",
+                    "message": "one moment",
+                }
+            ]
+        },
+    )
+    seen: list[str] = []
+    timer = set_condition_later(sim_cluster, obj, {"type": "Ready", "status": "True"}, 3.0)
+    wait(
+        kube,
+        Watched("example.com/v1", "Widget", "default", "gear"),
+        condition_is_true("Ready"),
+        10,
+        "Widget gear Ready",
+        seen.append,
+    )
+    timer.join()
+    assert (
+        seen[0] == "waiting for Widget gear Ready (2s of 10s): Ready=False (Installing): one moment"
+    )
+    assert seen[-1] == "done: Widget gear Ready after 3s"
 
 
 def test_wait_timeout_names_what_how_long_and_what_it_saw(sim_cluster):

@@ -61,21 +61,31 @@ def mirror_objects(sim: SimCluster, org: str, repo: str, tag: str, name: str) ->
 
 
 def condition(obj: dict, condition_type: str) -> dict:
-    return next((c for c in (obj.get("status") or {}).get("conditions") or []
-                 if c["type"] == condition_type), {})
+    return next(
+        (
+            c
+            for c in (obj.get("status") or {}).get("conditions") or []
+            if c["type"] == condition_type
+        ),
+        {},
+    )
 
 
 def install_operator(sim: SimCluster, version: str = "1.11.4") -> str:
     """Apply operator.yaml from the mirror; return the namespace once knative-operator is
     Available."""
     api = api_client(sim)
-    for obj in mirror_objects(sim, "knative", "operator", f"knative-v{version}",
-                              "operator.yaml"):
+    for obj in mirror_objects(sim, "knative", "operator", f"knative-v{version}", "operator.yaml"):
         utils.create_from_dict(api, obj)
     namespace = "knative-operator" if version >= "1.14" else "default"
     apps = client.AppsV1Api(api)
-    wait_until("knative-operator Available", lambda: apps.read_namespaced_deployment(
-        "knative-operator", namespace).status.available_replicas == 1)
+    wait_until(
+        "knative-operator Available",
+        lambda: (
+            apps.read_namespaced_deployment("knative-operator", namespace).status.available_replicas
+            == 1
+        ),
+    )
     return namespace
 
 
@@ -85,20 +95,27 @@ def create_cr(sim: SimCluster, body: dict) -> None:
     core = client.CoreV1Api(api)
     if not any(ns.metadata.name == namespace for ns in core.list_namespace().items):
         core.create_namespace({"metadata": {"name": namespace}})
-    wait_until("the CRD to be served", lambda: sim.store.served(
-        body["apiVersion"], body["kind"]))
+    wait_until("the CRD to be served", lambda: sim.store.served(body["apiVersion"], body["kind"]))
     plural = body["kind"].lower() + "s"
     client.CustomObjectsApi(api).create_namespaced_custom_object(
-        OPERATOR_GROUP, OPERATOR_VERSION, namespace, plural, body)
+        OPERATOR_GROUP, OPERATOR_VERSION, namespace, plural, body
+    )
 
 
 def read_cr(sim: SimCluster, kind: str, namespace: str, name: str) -> dict:
     return client.CustomObjectsApi(api_client(sim)).get_namespaced_custom_object(
-        OPERATOR_GROUP, OPERATOR_VERSION, namespace, kind.lower() + "s", name)
+        OPERATOR_GROUP, OPERATOR_VERSION, namespace, kind.lower() + "s", name
+    )
 
 
-def ready_history(sim: SimCluster, kind: str, namespace: str, name: str,
-                  until: Callable[[dict], bool], timeout: float = 10.0) -> tuple[dict, list]:
+def ready_history(
+    sim: SimCluster,
+    kind: str,
+    namespace: str,
+    name: str,
+    until: Callable[[dict], bool],
+    timeout: float = 10.0,
+) -> tuple[dict, list]:
     """Poll the CR, recording each distinct (status, reason, message) of Ready."""
     seen: list[tuple] = []
 
@@ -124,8 +141,9 @@ def install_serving(sim: SimCluster, body: dict = SERVING_CR) -> dict:
     return cr
 
 
-@pytest.mark.parametrize(("version", "namespace"), [("1.11.4", "default"),
-                                                     ("1.14.9", "knative-operator")])
+@pytest.mark.parametrize(
+    ("version", "namespace"), [("1.11.4", "default"), ("1.14.9", "knative-operator")]
+)
 def test_operator_yaml_runs_the_operator_in_its_namespace(
     make_sim_cluster: Callable[..., SimCluster], version: str, namespace: str
 ) -> None:
@@ -140,29 +158,41 @@ def test_operator_yaml_runs_the_operator_in_its_namespace(
         assert (available.status, available.reason) == ("True", "MinimumReplicasAvailable")
     image = apps.read_namespaced_deployment("knative-operator", namespace).spec.template.spec
     assert image.containers[0].image.startswith(
-        "gcr.io/knative-releases/knative.dev/operator/cmd/operator@sha256:")
+        "gcr.io/knative-releases/knative.dev/operator/cmd/operator@sha256:"
+    )
     crd = client.ApiextensionsV1Api(api_client(sim)).read_custom_resource_definition(
-        "knativeservings.operator.knative.dev")
+        "knativeservings.operator.knative.dev"
+    )
     assert [v.name for v in crd.spec.versions] == ["v1beta1"]
     assert [c.name for c in crd.spec.versions[0].additional_printer_columns] == [
-        "Version", "Ready", "Reason"]
+        "Version",
+        "Ready",
+        "Reason",
+    ]
 
 
 def test_knative_serving_goes_not_ready_then_ready(sim_cluster: SimCluster) -> None:
     install_operator(sim_cluster)
     create_cr(sim_cluster, SERVING_CR)
-    cr, seen = ready_history(sim_cluster, "KnativeServing", "knative-serving",
-                             "knative-serving", is_ready)
+    cr, seen = ready_history(
+        sim_cluster, "KnativeServing", "knative-serving", "knative-serving", is_ready
+    )
     assert seen[0][:2] == ("False", "NotReady")
     assert seen[0][2].startswith("Waiting on deployments: ")
     assert seen[-1] == ("True", None, None)
     status = cr["status"]
     assert status["version"] == "1.11.0"
-    assert status["manifests"] == ["/var/run/ko/knative-serving/1.11.0",
-                                   "/var/run/ko/ingress/1.11/kourier"]
+    assert status["manifests"] == [
+        "/var/run/ko/knative-serving/1.11.0",
+        "/var/run/ko/ingress/1.11/kourier",
+    ]
     assert [c["type"] for c in status["conditions"]] == [
-        "DependenciesInstalled", "DeploymentsAvailable", "InstallSucceeded", "Ready",
-        "VersionMigrationEligible"]
+        "DependenciesInstalled",
+        "DeploymentsAvailable",
+        "InstallSucceeded",
+        "Ready",
+        "VersionMigrationEligible",
+    ]
     assert cr["metadata"]["finalizers"] == ["knativeservings.operator.knative.dev"]
     core = client.CoreV1Api(api_client(sim_cluster))
     kourier = core.read_namespaced_service("kourier", "knative-serving")
@@ -170,25 +200,46 @@ def test_knative_serving_goes_not_ready_then_ready(sim_cluster: SimCluster) -> N
     assert (kourier.spec.ports[0].port, kourier.spec.ports[0].target_port) == (80, 8080)
     # kind has no load balancer: no ingress IP, EXTERNAL-IP stays <pending>.
     assert not (kourier.status.load_balancer and kourier.status.load_balancer.ingress)
-    gateway = core.list_namespaced_pod("knative-serving",
-                                       label_selector="app=3scale-kourier-gateway").items
+    gateway = core.list_namespaced_pod(
+        "knative-serving", label_selector="app=3scale-kourier-gateway"
+    ).items
     assert len(gateway) == 1
     network = core.read_namespaced_config_map("config-network", "knative-serving")
     assert network.data["ingress-class"] == "kourier.ingress.networking.knative.dev"
     # The operator owns config-*: a manual edit is overwritten.
-    core.patch_namespaced_config_map("config-network", "knative-serving",
-                                     {"data": {"ingress-class": "istio.ingress.networking"}})
-    wait_until("config-network restored", lambda: core.read_namespaced_config_map(
-        "config-network", "knative-serving").data["ingress-class"]
-        == "kourier.ingress.networking.knative.dev")
+    core.patch_namespaced_config_map(
+        "config-network", "knative-serving", {"data": {"ingress-class": "istio.ingress.networking"}}
+    )
+    wait_until(
+        "config-network restored",
+        lambda: (
+            core.read_namespaced_config_map("config-network", "knative-serving").data[
+                "ingress-class"
+            ]
+            == "kourier.ingress.networking.knative.dev"
+        ),
+    )
     out = subprocess.run(
-        [KUBECTL, "--kubeconfig", str(sim_cluster.kubeconfig), "-n", "knative-serving", "get",
-         "knativeserving", "knative-serving"], capture_output=True, text=True, check=True)
+        [
+            KUBECTL,
+            "--kubeconfig",
+            str(sim_cluster.kubeconfig),
+            "-n",
+            "knative-serving",
+            "get",
+            "knativeserving",
+            "knative-serving",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.split("\n")[1].split()[:3] == ["knative-serving", "1.11.0", "True"]
 
 
-@pytest.mark.parametrize(("faults", "version"), [((), "1.5"),
-                                                 (("operator-missing-version",), "1.11")])
+@pytest.mark.parametrize(
+    ("faults", "version"), [((), "1.5"), (("operator-missing-version",), "1.11")]
+)
 def test_version_not_carried_fails_the_install(
     make_sim_cluster: Callable[..., SimCluster], faults: tuple, version: str
 ) -> None:
@@ -196,10 +247,17 @@ def test_version_not_carried_fails_the_install(
     install_operator(sim)
     body = {**SERVING_CR, "spec": {**SERVING_CR["spec"], "version": version}}
     create_cr(sim, body)
-    cr, _ = ready_history(sim, "KnativeServing", "knative-serving", "knative-serving",
-                          lambda cr: condition(cr, "InstallSucceeded"))
-    message = ("Install failed with message: the manifests of the target version "
-               f"{version} are not available to this release")
+    cr, _ = ready_history(
+        sim,
+        "KnativeServing",
+        "knative-serving",
+        "knative-serving",
+        lambda cr: condition(cr, "InstallSucceeded"),
+    )
+    message = (
+        "Install failed with message: the manifests of the target version "
+        f"{version} are not available to this release"
+    )
     failed = condition(cr, "InstallSucceeded")
     assert (failed["status"], failed["reason"], failed["message"]) == ("False", "Error", message)
     ready = condition(cr, "Ready")
@@ -210,71 +268,130 @@ def test_version_not_carried_fails_the_install(
 def test_without_ingress_istio_is_assumed_and_install_fails(sim_cluster: SimCluster) -> None:
     install_operator(sim_cluster)
     create_cr(sim_cluster, {**SERVING_CR, "spec": {}})
-    cr, _ = ready_history(sim_cluster, "KnativeServing", "knative-serving", "knative-serving",
-                          lambda cr: condition(cr, "Ready"))
+    cr, _ = ready_history(
+        sim_cluster,
+        "KnativeServing",
+        "knative-serving",
+        "knative-serving",
+        lambda cr: condition(cr, "Ready"),
+    )
     assert condition(cr, "InstallSucceeded")["status"] == "False"
     assert "networking.istio.io" in condition(cr, "Ready")["message"]
 
 
 def test_serving_never_ready_fault_keeps_waiting_on_a_deployment(
-    make_sim_cluster: Callable[..., SimCluster]
+    make_sim_cluster: Callable[..., SimCluster],
 ) -> None:
     sim = make_sim_cluster(faults=["serving-never-ready"])
     install_operator(sim)
     create_cr(sim, SERVING_CR)
     waiting = ("False", "NotReady", "Waiting on deployments: activator")
-    ready_history(sim, "KnativeServing", "knative-serving", "knative-serving",
-                  lambda cr: condition(cr, "Ready").get("message") == waiting[2])
+    ready_history(
+        sim,
+        "KnativeServing",
+        "knative-serving",
+        "knative-serving",
+        lambda cr: condition(cr, "Ready").get("message") == waiting[2],
+    )
     time.sleep(sim.clock.scaled(20))
     cr = read_cr(sim, "KnativeServing", "knative-serving", "knative-serving")
     ready = condition(cr, "Ready")
     assert (ready["status"], ready["reason"], ready["message"]) == waiting
-    pod = client.CoreV1Api(api_client(sim)).list_namespaced_pod(
-        "knative-serving", label_selector="app=activator").items[0]
+    pod = (
+        client.CoreV1Api(api_client(sim))
+        .list_namespaced_pod("knative-serving", label_selector="app=activator")
+        .items[0]
+    )
+    assert pod.status.container_statuses[0].state.waiting.reason == "ImagePullBackOff"
+
+
+def test_eventing_never_ready_fault_keeps_waiting_on_a_deployment(
+    make_sim_cluster: Callable[..., SimCluster],
+) -> None:
+    sim = make_sim_cluster(faults=["eventing-never-ready"])
+    install_operator(sim)
+    create_cr(sim, EVENTING_CR)
+    waiting = ("False", "NotReady", "Waiting on deployments: eventing-webhook")
+    ready_history(
+        sim,
+        "KnativeEventing",
+        "knative-eventing",
+        "knative-eventing",
+        lambda cr: condition(cr, "Ready").get("message") == waiting[2],
+    )
+    time.sleep(sim.clock.scaled(20))
+    cr = read_cr(sim, "KnativeEventing", "knative-eventing", "knative-eventing")
+    ready = condition(cr, "Ready")
+    assert (ready["status"], ready["reason"], ready["message"]) == waiting
+    pod = (
+        client.CoreV1Api(api_client(sim))
+        .list_namespaced_pod("knative-eventing", label_selector="app=eventing-webhook")
+        .items[0]
+    )
     assert pod.status.container_statuses[0].state.waiting.reason == "ImagePullBackOff"
 
 
 def test_knative_eventing_ready_then_github_source(sim_cluster: SimCluster) -> None:
     install_operator(sim_cluster)
     create_cr(sim_cluster, EVENTING_CR)
-    cr, _ = ready_history(sim_cluster, "KnativeEventing", "knative-eventing",
-                          "knative-eventing", is_ready)
+    cr, _ = ready_history(
+        sim_cluster, "KnativeEventing", "knative-eventing", "knative-eventing", is_ready
+    )
     assert cr["status"]["version"] == "1.11.1"
     assert cr["status"]["manifests"] == ["/var/run/ko/knative-eventing/1.11.1"]
     custom = client.CustomObjectsApi(api_client(sim_cluster))
     custom.patch_namespaced_custom_object(
-        OPERATOR_GROUP, OPERATOR_VERSION, "knative-eventing", "knativeeventings",
-        "knative-eventing", {"spec": {"source": {"github": {"enabled": True}}}})
+        OPERATOR_GROUP,
+        OPERATOR_VERSION,
+        "knative-eventing",
+        "knativeeventings",
+        "knative-eventing",
+        {"spec": {"source": {"github": {"enabled": True}}}},
+    )
     cr, seen = ready_history(
-        sim_cluster, "KnativeEventing", "knative-eventing", "knative-eventing",
-        lambda cr: is_ready(cr) and len(cr["status"]["manifests"]) == 2)
+        sim_cluster,
+        "KnativeEventing",
+        "knative-eventing",
+        "knative-eventing",
+        lambda cr: is_ready(cr) and len(cr["status"]["manifests"]) == 2,
+    )
     assert ("False", "NotReady", "Waiting on deployments: github-webhook") in seen
     extensions = client.ApiextensionsV1Api(api_client(sim_cluster))
     crd = extensions.read_custom_resource_definition("githubsources.sources.knative.dev")
     assert any(c.type == "Established" and c.status == "True" for c in crd.status.conditions)
     assert client.AppsV1Api(api_client(sim_cluster)).read_namespaced_stateful_set(
-        "github-controller-manager", "knative-sources")
+        "github-controller-manager", "knative-sources"
+    )
 
 
 def test_deleting_the_cr_removes_what_it_installed(sim_cluster: SimCluster) -> None:
     install_serving(sim_cluster)
     custom = client.CustomObjectsApi(api_client(sim_cluster))
-    custom.delete_namespaced_custom_object(OPERATOR_GROUP, OPERATOR_VERSION, "knative-serving",
-                                           "knativeservings", "knative-serving")
+    custom.delete_namespaced_custom_object(
+        OPERATOR_GROUP, OPERATOR_VERSION, "knative-serving", "knativeservings", "knative-serving"
+    )
     apps = client.AppsV1Api(api_client(sim_cluster))
-    wait_until("serving deployments gone", lambda: not apps.list_namespaced_deployment(
-        "knative-serving").items)
+    wait_until(
+        "serving deployments gone",
+        lambda: not apps.list_namespaced_deployment("knative-serving").items,
+    )
 
 
 def test_yaml_install_puts_kourier_in_kourier_system(sim_cluster: SimCluster) -> None:
     kubeconfig = str(sim_cluster.kubeconfig)
     base = f"{sim_cluster.release_mirror}/knative"
-    for url in (f"{base}/serving/releases/download/knative-v1.11.0/serving-crds.yaml",
-                f"{base}/serving/releases/download/knative-v1.11.0/serving-core.yaml",
-                f"{sim_cluster.release_mirror}/knative-extensions/net-kourier/releases/"
-                "download/knative-v1.11.0/kourier.yaml"):
-        subprocess.run([KUBECTL, "--kubeconfig", kubeconfig, "apply", "-f", url],
-                       capture_output=True, text=True, check=True)
+    for url in (
+        f"{base}/serving/releases/download/knative-v1.11.0/serving-crds.yaml",
+        f"{base}/serving/releases/download/knative-v1.11.0/serving-core.yaml",
+        f"{sim_cluster.release_mirror}/knative-extensions/net-kourier/releases/"
+        "download/knative-v1.11.0/kourier.yaml",
+    ):
+        subprocess.run(
+            [KUBECTL, "--kubeconfig", kubeconfig, "apply", "-f", url],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     apps = client.AppsV1Api(api_client(sim_cluster))
 
     def available(name: str, namespace: str) -> bool:
@@ -283,14 +400,20 @@ def test_yaml_install_puts_kourier_in_kourier_system(sim_cluster: SimCluster) ->
 
     for name in ("activator", "autoscaler", "controller", "webhook", "net-kourier-controller"):
         wait_until(f"{name} Available", lambda name=name: available(name, "knative-serving"))
-    wait_until("gateway Available", lambda: available("3scale-kourier-gateway",
-                                                      "kourier-system"))
+    wait_until("gateway Available", lambda: available("3scale-kourier-gateway", "kourier-system"))
     names = {d.metadata.name for d in apps.list_namespaced_deployment("knative-serving").items}
     assert "autoscaler-hpa" not in names  # only serving-hpa.yaml or the operator installs it
     kourier = client.CoreV1Api(api_client(sim_cluster)).read_namespaced_service(
-        "kourier", "kourier-system")
+        "kourier", "kourier-system"
+    )
     assert kourier.spec.type == "LoadBalancer"
-    defaults = client.CoreV1Api(api_client(sim_cluster)).read_namespaced_config_map(
-        "config-autoscaler", "knative-serving").data
-    assert (defaults["stable-window"], defaults["scale-to-zero-grace-period"],
-            defaults["enable-scale-to-zero"]) == ("60s", "30s", "true")
+    defaults = (
+        client.CoreV1Api(api_client(sim_cluster))
+        .read_namespaced_config_map("config-autoscaler", "knative-serving")
+        .data
+    )
+    assert (
+        defaults["stable-window"],
+        defaults["scale-to-zero-grace-period"],
+        defaults["enable-scale-to-zero"],
+    ) == ("60s", "30s", "true")

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -228,7 +229,7 @@ def test_docker_not_running_stops_at_start_with_one_line(tmp_path, sim_cluster, 
 
 
 def test_ctrl_c_deletes_the_cluster_it_created(tmp_path, sim_cluster, kind_env):
-    kind_env["SIM_TIME_SCALE"] = "1.0"  # slow enough to interrupt mid-install
+    kind_env["SIM_TIME_SCALE"] = "1.0"  # real timings: the install waits long enough to interrupt
     process = subprocess.Popen(
         [
             sys.executable,
@@ -247,12 +248,20 @@ def test_ctrl_c_deletes_the_cluster_it_created(tmp_path, sim_cluster, kind_env):
         stderr=subprocess.STDOUT,
         text=True,
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
+    reader.start()
     deadline = time.monotonic() + 60
-    while "interrupted" not in kind_clusters(kind_env):
-        assert time.monotonic() < deadline, "the cluster was never created"
-        assert process.poll() is None, process.stdout.read()
-        time.sleep(0.2)
+    # Interrupt in the middle of a step's wait, as a person watching the progress would.
+    while not any("waiting for Deployment knative-operator" in line for line in lines):
+        assert time.monotonic() < deadline, "".join(lines)
+        assert process.poll() is None, "".join(lines)
+        time.sleep(0.1)
+    assert kind_clusters(kind_env) == ["interrupted"]
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=60)
+    process.wait(timeout=60)
+    reader.join(timeout=10)
+    output = "".join(lines)
     assert process.returncode == 2, output
+    assert "KeyboardInterrupt" in output
     assert kind_clusters(kind_env) == [], output

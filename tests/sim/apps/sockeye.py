@@ -102,8 +102,7 @@ def event_string(attributes: dict[str, Any], body: bytes) -> str:
 def event_json(attributes: dict[str, Any], body: bytes) -> str:
     """The event as sdk-go marshals it: compact JSON, keys sorted, JSON data embedded."""
     document: dict[str, Any] = {
-        name: _context_value(name, value) for name, value in attributes.items()
-        if value is not None
+        name: _context_value(name, value) for name, value in attributes.items() if value is not None
     }
     document.setdefault("specversion", "1.0")
     if body:
@@ -162,7 +161,7 @@ class _WebsocketClient:
 
     def __init__(self, connection: socket.socket) -> None:
         self.connection = connection
-        self._lock = threading.Lock()
+        self.send_lock = threading.Lock()
 
     def send_text(self, text: str) -> None:
         self._send_frame(0x1, text.encode())
@@ -182,7 +181,7 @@ class _WebsocketClient:
             header += bytes([126]) + struct.pack("!H", length)
         else:
             header += bytes([127]) + struct.pack("!Q", length)
-        with self._lock:
+        with self.send_lock:
             self.connection.sendall(header + payload)
 
     def read_frame(self, reader: Any) -> tuple[int, bytes] | None:
@@ -245,15 +244,19 @@ class _SockeyeHandler(BaseHTTPRequestHandler):
             self._answer(403, b"", "text/plain; charset=utf-8")
             return
         accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest())
-        self.send_response(101, "Switching Protocols")
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", accept.decode())
-        self.end_headers()
-        self.wfile.flush()
+        # Registered before the handshake answer (holding the client's send lock, so no
+        # broadcast frame overtakes it): a client that has seen the handshake complete is
+        # sure to get the next broadcast.
         client = _WebsocketClient(self.connection)
-        self.server.app.add_client(client)
         try:
+            with client.send_lock:
+                self.server.app.add_client(client)
+                self.send_response(101, "Switching Protocols")
+                self.send_header("Upgrade", "websocket")
+                self.send_header("Connection", "Upgrade")
+                self.send_header("Sec-WebSocket-Accept", accept.decode())
+                self.end_headers()
+                self.wfile.flush()
             self._serve_websocket(client)
         finally:
             self.server.app.remove_client(client)
