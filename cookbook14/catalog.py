@@ -119,6 +119,9 @@ class Catalog:
         self.extras: dict[str, Version] = {
             name: Version.parse(data[name]) for name in ("sockeye", "triggermesh")
         }
+        self.warnings: list[str] = [
+            f"{entry['recipe']}: {entry['text']}" for entry in data.get("upstream_warnings", [])
+        ]
 
     @classmethod
     def load(cls, path: Path = CATALOG_FILE) -> Catalog:

@@ -122,7 +122,7 @@ class RunReport:
             "recipes": recipes,
             "measurements": [asdict(m) for m in self.measurements],
             "deviations": [asdict(d) for d in self.plan.deviations],
-            "warnings": self.warnings,
+            "warnings": [*self.plan.warnings, *self.warnings],
         }
 
     def write(self, exit_status: int | None = None) -> Path:

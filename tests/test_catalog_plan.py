@@ -199,3 +199,63 @@ def test_plan_option_prints_and_writes_the_plan_without_a_cluster(tmp_path):
     assert printed["knative"]["operator"] == "1.14.9"
     assert printed["steps"][0]["waits"][2]["namespace"] == "knative-operator"
     assert [step["recipe"] for step in printed["steps"]] == [f"14.{n}" for n in range(1, 9)]
+
+
+def test_serving_plan_adds_the_domain_and_kind_nodeport_and_says_why():
+    step = plan_for("book").step("14.2")
+    cr = next(doc for a in step.applies for doc in a.documents if doc["kind"] == "KnativeServing")
+    assert cr["spec"]["config"]["domain"] == {"127.0.0.1.sslip.io": ""}
+    assert cr["spec"]["config"]["network"] == {
+        "ingress-class": "kourier.ingress.networking.knative.dev"
+    }
+    nodeport = [a for a in step.applies if a.source == "manifests/kourier-nodeport.yaml"]
+    assert [a.namespace for a in nodeport] == ["knative-serving"]
+    yaml_path = step.alternatives[0]
+    assert [a.source.rsplit("/", 1)[-1] for a in yaml_path.applies[:3]] == [
+        "serving-crds.yaml",
+        "serving-core.yaml",
+        "kourier.yaml",
+    ]
+    assert "knative-v1.11.0" in yaml_path.applies[2].source
+    assert yaml_path.applies[3].namespace == "kourier-system"
+    whats = " ".join(d.what for d in plan_for("book").deviations)
+    assert "kourier-ingress-nodeport" in whats
+
+
+def test_existing_cluster_plan_adds_no_nodeport():
+    plan = plan_for("book", cluster="existing")
+    assert not [a for a in plan.step("14.2").applies if "nodeport" in a.source]
+    assert not [d for d in plan.deviations if "nodeport" in d.what]
+    assert plan.cluster.kind_config is None
+
+
+def test_later_recipes_are_planned_from_the_catalog():
+    plan = plan_for("1.14")
+    assert (
+        plan.step("14.3")
+        .applies[1]
+        .source.endswith("/knative/client/releases/download/knative-v1.14.0/checksums.txt")
+    )
+    assert (
+        plan.step("14.6")
+        .applies[0]
+        .source.endswith("/n3wscott/sockeye/releases/download/v0.7.0/release.yaml")
+    )
+    assert (
+        plan.step("14.8")
+        .applies[0]
+        .source.endswith("/triggermesh/triggermesh/releases/download/v1.26.0/triggermesh-crds.yaml")
+    )
+    github = {(w.kind, w.name, w.namespace) for w in plan.step("14.7").waits}
+    assert ("StatefulSet", "github-controller-manager", "knative-sources") in github
+    assert [s.requires for s in plan.steps] == [
+        (),
+        ("14.1",),
+        (),
+        ("14.2",),
+        ("14.1",),
+        ("14.2", "14.5"),
+        ("14.5",),
+        ("14.5",),
+    ]
+    assert any(w.startswith("14.8: TriggerMesh is unmaintained") for w in plan.warnings)

@@ -79,6 +79,9 @@ def test_recipe_14_1_passes_on_an_existing_cluster(tmp_path, sim_cluster):
     assert summary["knative"]["planned"]["operator"] == "1.11.4"
     assert summary["cluster"]["provider"] == "existing"
     assert summary["cluster"]["created"] is False
+    assert summary["cluster"]["nodes"][0]["kubelet"] == "v1.27.3"
+    assert summary["harness"]["version"]
+    assert any(w.startswith("14.8: TriggerMesh is unmaintained") for w in summary["warnings"])
     assert any("serving-default-domain.yaml" in d["what"] for d in summary["deviations"])
     folder = next(tmp_path.iterdir())
     assert (folder / "junit.xml").read_text().count("<testcase") == len(
