@@ -21,7 +21,9 @@ TIMEOUT = (10, 120)
 
 
 def fetch_text(url: str) -> str:
-    return _get(url).text
+    text = _get(url).text
+    log.info("fetched %s (%d bytes)", url, len(text))
+    return text
 
 
 def sha256_of(path: Path) -> str:
@@ -42,18 +44,29 @@ def expected_checksum(checksums_url: str, file: str) -> str:
 
 
 def cached_binary(url: str, checksums_url: str, cache: Path) -> Path:
-    """An executable downloaded from `url` whose sha256 matches `checksums_url`."""
+    """An executable downloaded from `url` whose sha256 matches `checksums_url`.
+
+    A copy verified earlier is reused without the network (its sha256 is recorded beside it
+    and checked again), so air-gapped reruns work once the cache is filled.
+    """
     file = url.rsplit("/", 1)[-1]
     target = cache / file
-    expected = expected_checksum(checksums_url, file)
-    if target.exists() and sha256_of(target) == expected:
+    record = cache / f"{file}.sha256"
+    if target.exists() and record.exists() and sha256_of(target) == record.read_text().strip():
         log.info("reusing verified %s", target)
         return target
+    expected = expected_checksum(checksums_url, file)
     cache.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".part")
-    with _get(url, stream=True) as response, partial.open("wb") as stream:
-        for chunk in response.iter_content(1 << 20):
-            stream.write(chunk)
+    try:
+        with _get(url, stream=True) as response, partial.open("wb") as stream:
+            for chunk in response.iter_content(1 << 20):
+                stream.write(chunk)
+    except BaseException as error:
+        partial.unlink(missing_ok=True)
+        if isinstance(error, requests.RequestException):
+            raise AssetError(f"download of {url} broke off: {_first_line(error)}") from None
+        raise
     actual = sha256_of(partial)
     if actual != expected:
         partial.unlink()
@@ -63,6 +76,8 @@ def cached_binary(url: str, checksums_url: str, cache: Path) -> Path:
         )
     partial.chmod(0o755)
     os.replace(partial, target)
+    record.write_text(actual + "\n")
+    log.info("downloaded %s to %s (sha256 %s verified)", url, target, actual)
     return target
 
 

@@ -29,10 +29,13 @@ class AssetError(HarnessError):
 class KubeError(HarnessError):
     """The Kubernetes API refused a request (4xx) or kept failing (5xx)."""
 
-    def __init__(self, message: str, status: int | None = None, reason: str = "") -> None:
+    def __init__(
+        self, message: str, status: int | None = None, reason: str = "", transient: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
+        self.transient = transient
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import urllib3
 import yaml
-from kubernetes import client, config
+from kubernetes import client, config, watch
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import (
@@ -28,7 +28,7 @@ from kubernetes.dynamic.exceptions import (
 )
 from kubernetes.dynamic.resource import Resource
 
-from cookbook14.errors import Event, KubeError, UsageError
+from cookbook14.errors import AssetError, Event, KubeError, UsageError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,7 +76,9 @@ class Kube:
     def __init__(self, api_client: client.ApiClient, field_manager: str = "cookbook14") -> None:
         self.api_client = api_client
         self.field_manager = field_manager
-        self._discovery_cache = Path(tempfile.mkdtemp(prefix="cookbook14-discovery-")) / "c.json"
+        # Discovery is cached per connection, in a folder removed with this object.
+        self._cache_folder = tempfile.TemporaryDirectory(prefix="cookbook14-discovery-")
+        self._discovery_cache = Path(self._cache_folder.name) / "discovery.json"
         self._dynamic: DynamicClient | None = None
 
     @classmethod
@@ -219,7 +221,9 @@ class Kube:
                 force_conflicts=True,
             ),
         )
-        return result.to_dict()
+        applied = result.to_dict()
+        log.info("applied %s (resourceVersion %s)", ref, applied["metadata"].get("resourceVersion"))
+        return applied
 
     def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None
@@ -273,7 +277,7 @@ class Kube:
         api_version: str,
         kind: str,
         resource_version: str,
-        timeout: int,
+        timeout: float,
         namespace: str | None = None,
         label_selector: str | None = None,
         field_selector: str | None = None,
@@ -281,27 +285,30 @@ class Kube:
         """(event type, object) from resource_version on, for at most `timeout` seconds.
 
         The stream may end early (the server or a proxy dropped it): the caller resumes from
-        the last resourceVersion it saw. A 410 Gone is raised as KubeError(status=410).
+        the last resourceVersion it saw. 410 Gone, a transient failure (5xx, connection lost)
+        and a refusal are raised as KubeError; `.transient` tells which can be retried.
         """
         resource = self.resource(api_version, kind)
+        seconds = max(1, int(timeout))
         try:
-            for event in self.dynamic.watch(
-                resource,
+            for event in watch.Watch().stream(
+                resource.get,
                 namespace=namespace,
                 label_selector=label_selector,
                 field_selector=field_selector,
                 resource_version=resource_version,
-                timeout=max(1, int(timeout)),
+                serialize=False,
+                timeout_seconds=seconds,
+                # The server ends the watch after timeout_seconds; this bounds a stalled one.
+                _request_timeout=(10, seconds + 30),
             ):
                 yield event["type"], event["raw_object"]
-        except DynamicApiError as error:
+        except (DynamicApiError, client.ApiException) as error:
             raise _kube_error(error, f"watch {kind}") from None
-        except client.ApiException as error:
-            raise KubeError(
-                f"watch {kind} failed: {error.status} {error.reason}", error.status
-            ) from None
         except TRANSIENT_ERRORS as error:
-            log.info("watch of %s dropped (%s); resuming", kind, error)
+            raise KubeError(
+                f"the watch of {kind} was cut ({type(error).__name__})", transient=True
+            ) from None
 
     # -- logs and events ---------------------------------------------------------------
 
@@ -378,8 +385,24 @@ class Kube:
         raise AssertionError("unreachable")
 
 
-def load_documents(text: str) -> list[dict]:
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+def load_documents(text: str, source: str) -> list[dict]:
+    """The objects of a multi-document YAML manifest; anything else is an AssetError."""
+    try:
+        documents = [doc for doc in yaml.safe_load_all(text) if doc]
+    except yaml.YAMLError as error:
+        raise AssetError(f"{source} is not valid YAML: {str(error).splitlines()[0]}") from None
+    for number, doc in enumerate(documents, 1):
+        if not (
+            isinstance(doc, dict)
+            and doc.get("apiVersion")
+            and doc.get("kind")
+            and doc.get("metadata", {}).get("name")
+        ):
+            raise AssetError(
+                f"{source}: document {number} is not a Kubernetes object (needs apiVersion, "
+                "kind and metadata.name)"
+            )
+    return documents
 
 
 def _describe(doc: dict) -> str:
@@ -397,4 +420,9 @@ def _kube_error(error: client.ApiException, what: str) -> KubeError:
     except (TypeError, ValueError):
         message = str(error.body or "")
     detail = message or f"{error.status} {error.reason}"
-    return KubeError(f"cannot {what}: {detail} (HTTP {error.status})", error.status, reason)
+    return KubeError(
+        f"cannot {what}: {detail} (HTTP {error.status})",
+        error.status,
+        reason,
+        transient=error.status in TRANSIENT_STATUS,
+    )

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import socket
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -40,6 +42,7 @@ class ClusterAccess:
     name: str
     created: bool
     facts: dict
+    warnings: list[str] = field(default_factory=list)
 
 
 class ExistingProvider:
@@ -50,7 +53,7 @@ class ExistingProvider:
     def __init__(self, options: Options) -> None:
         self.options = options
 
-    def up(self) -> ClusterAccess:
+    def up(self, progress: Callable[[str], None] = log.info) -> ClusterAccess:
         return ClusterAccess(
             kubeconfig=self.options.kubeconfig,
             context=self.options.context,
@@ -68,6 +71,63 @@ class ExistingProvider:
         """Never delete what this run did not create."""
 
 
+class LoggedKindCluster(KindCluster):
+    """pytest-kind's KindCluster, with kind's output in the run's log and its failures as
+    ToolError: KindCluster's own create and delete print to the terminal, raise
+    CalledProcessError, and leave an empty kubeconfig when they reuse a cluster."""
+
+    def __init__(self, name: str, kubeconfig: Path, image: str, kind_path: Path) -> None:
+        super().__init__(name, kubeconfig=kubeconfig, image=image, kind_path=kind_path)
+        # KindCluster prepares ./.pytest-kind/<name>/ for downloads this harness never makes.
+        for folder in (self.path, self.path.parent):
+            with suppress(OSError):
+                folder.rmdir()
+
+    def exists(self) -> bool:
+        return self.name in run([self.kind_path, "get", "clusters"]).stdout.split()
+
+    def create(self, config_file: Path | None = None) -> None:
+        """Create the cluster, or write the kubeconfig of the existing one of that name."""
+        if self.exists():
+            run(
+                [
+                    self.kind_path,
+                    "export",
+                    "kubeconfig",
+                    "--name",
+                    self.name,
+                    "--kubeconfig",
+                    self.kubeconfig_path,
+                ]
+            )
+            return
+        command = [
+            self.kind_path,
+            "create",
+            "cluster",
+            f"--name={self.name}",
+            f"--kubeconfig={self.kubeconfig_path}",
+            "--wait=5m",
+        ]
+        if self.image:
+            command.append(f"--image={self.image}")
+        if config_file:
+            command += ["--config", config_file]
+        run(command, timeout=900)
+
+    def delete(self) -> None:
+        run(
+            [
+                self.kind_path,
+                "delete",
+                "cluster",
+                f"--name={self.name}",
+                f"--kubeconfig={self.kubeconfig_path}",
+            ],
+            timeout=300,
+        )
+
+
 class KindProvider:
     """A kind cluster of the catalog's node image; reused if one of that name exists."""
 
@@ -78,10 +138,10 @@ class KindProvider:
         self.plan = plan
         self.catalog = catalog
         self.run_dir = run_dir
-        self.cluster: KindCluster | None = None
+        self.cluster: LoggedKindCluster | None = None
         self.created = False
 
-    def up(self) -> ClusterAccess:
+    def up(self, progress: Callable[[str], None] = log.info) -> ClusterAccess:
         check_docker()
         needed = Version.parse(self.plan.cluster.kind_version)
         kind = resolve_kind(
@@ -89,26 +149,31 @@ class KindProvider:
         )
         name = self.options.cluster_name
         kubeconfig = self.options.kubeconfig or (self.run_dir / "kubeconfig")
-        self.cluster = KindCluster(
-            name, kubeconfig=kubeconfig, image=self.plan.cluster.node_image, kind_path=kind
-        )
-        existing = run([kind, "get", "clusters"]).stdout.split()
+        image = self.plan.cluster.node_image
+        self.cluster = LoggedKindCluster(name, kubeconfig, image, kind)
+        reused = self.cluster.exists()
         host_port = None
         config_file = None
-        if name in existing:
-            log.info("reusing kind cluster %s", name)
-            run([kind, "export", "kubeconfig", "--name", name, "--kubeconfig", kubeconfig])
+        if reused:
+            progress(f"reusing kind cluster {name}")
         else:
             host_port = _free_port()
             config_file = self._write_config(host_port)
+            progress(f"creating kind cluster {name} ({image}); this takes a minute or two")
             # Set before creating, so that an interrupted creation is cleaned up too.
             self.created = True
         self.cluster.create(config_file)
         kube = Kube.from_kubeconfig(kubeconfig, f"kind-{name}")
-        if host_port is not None:
-            _remember_port(kube, host_port)
-        else:
+        warnings: list[str] = []
+        if reused:
             host_port = _recall_port(kube)
+            if host_port is None and self.options.ingress_endpoint is None:
+                warnings.append(
+                    f"the reused kind cluster {name} was not created by this harness: no host port "
+                    "for Kourier is known; give --ingress-endpoint HOST:PORT to reach it"
+                )
+        else:
+            _remember_port(kube, host_port)
         endpoint = self.options.ingress_endpoint or (
             ("127.0.0.1", host_port) if host_port else None
         )
@@ -121,8 +186,10 @@ class KindProvider:
             created=self.created,
             facts={
                 "kind_version": str(kind_version(kind)),
-                "node_image": self.plan.cluster.node_image,
+                # A reused cluster keeps the image it was made with; its nodes tell the version.
+                "node_image": "unknown (reused cluster)" if reused else image,
             },
+            warnings=warnings,
         )
 
     def export_logs(self, folder: Path) -> None:
@@ -136,8 +203,8 @@ class KindProvider:
     def down(self) -> None:
         if self.cluster is None or not self.created or self.options.keep_cluster:
             return
-        self.cluster.delete()
         self.created = False
+        self.cluster.delete()
 
     def _write_config(self, host_port: int) -> Path:
         config = yaml.safe_load((MANIFESTS / "kind-config.yaml").read_text())

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -50,13 +51,16 @@ class RunReport:
     found: dict = field(default_factory=dict)
     measurements: list[Measurement] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    junit: Path | None = None
+    # The failed step that blocks a recipe (from the step runner), if any.
+    blocker: Callable[[str], StepOutcome | None] = field(default=lambda recipe: None)
 
     def record_step(self, outcome: StepOutcome) -> None:
         self.steps[outcome.recipe] = outcome
         if outcome.status is Status.FAILED:
             (self.folder / "evidence").mkdir(parents=True, exist_ok=True)
             (self.folder / "evidence" / f"{outcome.recipe}.txt").write_text(
-                f"{outcome.headline()}\n\n{outcome.error}\n"
+                f"step {outcome.recipe} ({outcome.title}) failed:\n{outcome.error}\n"
             )
 
     def measure(self, recipe: str, name: str, value: float, unit: str) -> None:
@@ -93,12 +97,15 @@ class RunReport:
         for step in self.plan.steps:
             checks = [c for c in self.checks if c.recipe == step.recipe]
             outcome = self.steps.get(step.recipe)
+            blocker = self.blocker(step.recipe)
+            install = outcome.duration if outcome else 0.0
             recipes.append(
                 {
                     "id": step.recipe,
                     "title": step.title,
                     "outcome": self.recipe_outcome(step.recipe),
-                    "duration_s": round(sum(c.duration_s for c in checks), 3),
+                    "duration_s": round(install + sum(c.duration_s for c in checks), 3),
+                    "blocked_by": blocker.recipe if blocker else None,
                     "step": outcome.to_dict() if outcome else None,
                     "checks": [asdict(c) for c in checks],
                 }
@@ -118,6 +125,7 @@ class RunReport:
                 "planned": self.plan.release.to_dict(),
             },
             "found": self.found,
+            "junit": str(self.junit) if self.junit else None,
             "cluster": self.cluster,
             "recipes": recipes,
             "measurements": [asdict(m) for m in self.measurements],

@@ -92,7 +92,7 @@ StepAction = Callable[[StepContext], dict]
 def apply_and_wait(ctx: StepContext) -> dict:
     """The common shape of an install step: apply each planned source, then each planned wait."""
     for item in ctx.step.applies:
-        documents = list(item.documents) or load_documents(fetch_text(item.source))
+        documents = list(item.documents) or load_documents(fetch_text(item.source), item.source)
         ctx.kube.apply(
             documents, item.namespace, wait_for_crds=lambda names: _established(ctx, names)
         )
@@ -181,14 +181,19 @@ class StepRunner:
         if action is None or not step.implemented:
             self._record(StepOutcome(recipe, step.title, Status.NOT_IMPLEMENTED))
             raise StepNotImplemented(f"step {recipe} ({step.title}) is not implemented yet")
-        outcome = StepOutcome(recipe, step.title, Status.PASSED, started=time.time())
+        outcome = StepOutcome(recipe, step.title, Status.FAILED, started=time.time())
         try:
             outcome.facts = action(self.make_context(step)) or {}
+            outcome.status = Status.PASSED
         except HarnessError as error:
-            outcome.status = Status.FAILED
             outcome.error = str(error)
             if isinstance(error, WaitTimeout):
                 outcome.evidence = error.evidence.to_dict()
+        except Exception as error:  # a defect or an upstream surprise: still a failed step
+            outcome.error = f"unexpected {type(error).__name__}: {error}"
+        except BaseException as interruption:
+            outcome.error = f"interrupted ({type(interruption).__name__})"
+            raise
         finally:
             outcome.finished = time.time()
             self._record(outcome)

@@ -108,7 +108,7 @@ def resolve_kind(
     on_path = shutil.which("kind")
     if on_path and kind_version(Path(on_path)) >= needed:
         return Path(on_path)
-    os_name, arch = host_platform()
+    os_name, arch = _released_for("kind", catalog)
     names = catalog.assets["kind"]
     binary = names["binary"].format(os=os_name, arch=arch)
     checksum = names["checksum"].format(os=os_name, arch=arch)
@@ -121,7 +121,7 @@ def resolve_kind(
 
 def install_kn(version: Version, catalog: Catalog, mirror: str | None, cache: Path) -> Path:
     """kn of the release under test, verified against the release's checksums.txt."""
-    os_name, arch = host_platform()
+    os_name, arch = _released_for("kn", catalog)
     names = catalog.assets["kn"]
     binary = names["binary"].format(
         os=os_name, arch=arch, ext=".exe" if os_name == "windows" else ""
@@ -131,3 +131,14 @@ def install_kn(version: Version, catalog: Catalog, mirror: str | None, cache: Pa
         catalog.url("kn", version, names["checksums"], mirror),
         cache / "kn" / str(version),
     )
+
+
+def _released_for(tool: str, catalog: Catalog) -> tuple[str, str]:
+    """This host's (os, arch), if the tool is released for it."""
+    os_name, arch = host_platform()
+    platforms = catalog.assets[tool]["platforms"]
+    if f"{os_name}-{arch}" not in platforms:
+        raise ToolError(
+            f"{tool} is not released for {os_name}-{arch}; released for: {', '.join(platforms)}"
+        )
+    return os_name, arch

@@ -8,11 +8,12 @@ observation, conditions and the cluster's events.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from cookbook14.errors import Condition, Evidence, KubeError, WaitTimeout
+from cookbook14.errors import Condition, Evidence, HarnessError, KubeError, WaitTimeout
 from cookbook14.kube import Kube
 from cookbook14.plan import WaitFor
 
@@ -20,6 +21,10 @@ from cookbook14.plan import WaitFor
 # at least every PROGRESS_INTERVAL seconds (watches are cut into slices that long).
 QUIET_PERIOD = 2.0
 PROGRESS_INTERVAL = 10.0
+# Backoff when the API server fails a watch (5xx, connection refused).
+FIRST_BACKOFF = 0.2
+MAX_BACKOFF = 5.0
+log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
 
@@ -65,6 +70,8 @@ def wait(
     state, resource_version = _list(kube, watched)
     observation = check(state)
     speaker = _Speaker(what, timeout, started, progress)
+    backoff = FIRST_BACKOFF
+    log.info("waiting up to %.0fs for %s", timeout, what)
     while not observation.done:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -94,13 +101,22 @@ def wait(
                     break
                 speaker.report(observation.summary)
         except KubeError as error:
-            if error.status != 410:
+            if error.status == 410:
+                state, resource_version = _list(kube, watched)
+                observation = check(state)
+            elif error.transient:
+                # The API server is failing or unreachable: nothing to watch, so back off.
+                log.info("waiting for %s: %s; retrying in %.1fs", what, error, backoff)
+                time.sleep(min(backoff, max(0.0, deadline - time.monotonic())))
+                backoff = min(backoff * 2, MAX_BACKOFF)
+            else:
                 raise
-            state, resource_version = _list(kube, watched)
-            observation = check(state)
+        else:
+            backoff = FIRST_BACKOFF
         if not observation.done:
             speaker.report(observation.summary)
     speaker.finished()
+    log.info("done: %s after %.1fs", what, time.monotonic() - started)
     return state
 
 
@@ -116,6 +132,8 @@ class _Speaker:
         self.said = ""
 
     def next_report_in(self) -> float:
+        if self.progress is None:
+            return PROGRESS_INTERVAL
         if self.said_at is None:
             return max(1.0, QUIET_PERIOD - (time.monotonic() - self.started))
         return PROGRESS_INTERVAL
@@ -166,6 +184,14 @@ def condition_is_true(condition_type: str) -> Check:
         match = next((c for c in conditions if c.type == condition_type), None)
         if match is None:
             return Observation(False, f"no {condition_type} condition yet", conditions)
+        # A condition describes the spec its controller last saw; after a change it is stale
+        # until observedGeneration catches up.
+        observed = obj.get("status", {}).get("observedGeneration")
+        generation = obj["metadata"].get("generation")
+        if observed is not None and generation is not None and observed < generation:
+            return Observation(
+                False, f"{match}, but for generation {observed} of {generation}", conditions
+            )
         return Observation(match.status == "True", str(match), conditions)
 
     return check
@@ -183,7 +209,9 @@ def workload_available(state: dict[str, dict]) -> Observation:
     conditions = conditions_of(obj)
     if obj["kind"] == "StatefulSet":
         ready = status.get("readyReplicas", 0)
-        return Observation(current and ready >= wanted, f"{ready}/{wanted} ready", conditions)
+        updated = status.get("updatedReplicas", ready)
+        done = current and ready >= wanted and updated >= wanted
+        return Observation(done, f"{ready}/{wanted} ready, {updated} updated", conditions)
     available = status.get("availableReplicas", 0)
     flag = next((c for c in conditions if c.type == "Available"), None)
     summary = f"{available}/{wanted} available" + (f", {flag}" if flag else "")
@@ -248,6 +276,14 @@ def _evidence(kube: Kube, watched: Watched, state: dict[str, dict], seen: Observ
     """The cluster's own account of why the wait did not end: events of the watched objects
     and, for workloads, the state and events of their pods."""
     evidence = Evidence(observed=[seen.summary], conditions=seen.conditions)
+    try:
+        _gather(kube, watched, state, evidence)
+    except HarnessError as error:
+        evidence.observed.append(f"(could not collect more evidence: {error})")
+    return evidence
+
+
+def _gather(kube: Kube, watched: Watched, state: dict[str, dict], evidence: Evidence) -> None:
     names = [obj["metadata"]["name"] for obj in state.values()]
     if not names and watched.name:
         names = [watched.name]
@@ -264,4 +300,3 @@ def _evidence(kube: Kube, watched: Watched, state: dict[str, dict], seen: Observ
     if watched.kind == "Pod":
         for pod in state.values():
             evidence.events += kube.events(watched.namespace, pod["metadata"]["name"], "Pod")
-    return evidence

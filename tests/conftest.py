@@ -2,11 +2,52 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from kubernetes import client, config
 
 from tests.sim import SimCluster
+
+# --- helpers shared by the tests/test_sim_*.py files -----------------------------------------
+
+
+def api_client(sim: SimCluster) -> client.ApiClient:
+    """A kubernetes client for the simulated cluster's kubeconfig."""
+    return config.new_client_from_config(config_file=str(sim.kubeconfig))
+
+
+def mirror_url(sim: SimCluster, org: str, repo: str, tag: str, filename: str) -> str:
+    """The release mirror's URL of a GitHub release asset."""
+    return f"{sim.release_mirror}/{org}/{repo}/releases/download/{tag}/{filename}"
+
+
+def run_kubectl(sim: SimCluster, *args: str, stdin: str | None = None, timeout: float = 60) -> str:
+    """kubectl's stdout for `args` against the simulated cluster; fails on a non-zero exit."""
+    result = subprocess.run(
+        ["kubectl", "--kubeconfig", str(sim.kubeconfig), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+    return result.stdout
+
+
+def condition(obj: Any, condition_type: str) -> dict:
+    """The condition of that type of an object dict, {} when absent (or not an object)."""
+    if not isinstance(obj, dict):
+        return {}
+    for item in (obj.get("status") or {}).get("conditions") or []:
+        if item.get("type") == condition_type:
+            return item
+    return {}
+
+
+# --- fixtures ---------------------------------------------------------------------------------
 
 
 @pytest.fixture

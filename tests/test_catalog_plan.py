@@ -189,12 +189,25 @@ def test_bad_option_stops_the_run_with_one_line(tmp_path, args, expected):
 
 
 def test_plan_option_prints_and_writes_the_plan_without_a_cluster(tmp_path):
+    # Nothing would answer at this mirror or with this kubeconfig: --plan must not need them.
     result = run_pytest(
-        "suites/", "--plan", "--knative-version", "1.14", "--reports-dir", str(tmp_path)
+        "suites/",
+        "--plan",
+        "--knative-version",
+        "1.14",
+        "--reports-dir",
+        str(tmp_path / "r"),
+        "--release-mirror",
+        "http://127.0.0.1:9",
+        "--kubeconfig",
+        str(tmp_path / "missing"),
     )
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
-    written = json.loads(next(tmp_path.glob("*/plan.json")).read_text())
+    written = json.loads(next((tmp_path / "r").glob("*/plan.json")).read_text())
+    assert printed["steps"][0]["applies"][0]["source"].startswith(
+        "http://127.0.0.1:9/knative/operator/"
+    )
     assert printed == written
     assert printed["knative"]["operator"] == "1.14.9"
     assert printed["steps"][0]["waits"][2]["namespace"] == "knative-operator"
@@ -217,7 +230,12 @@ def test_serving_plan_adds_the_domain_and_kind_nodeport_and_says_why():
         "kourier.yaml",
     ]
     assert "knative-v1.11.0" in yaml_path.applies[2].source
-    assert yaml_path.applies[3].namespace == "kourier-system"
+    config = {doc["metadata"]["name"]: doc["data"] for doc in yaml_path.applies[3].documents}
+    assert config == {
+        "config-network": {"ingress-class": "kourier.ingress.networking.knative.dev"},
+        "config-domain": {"127.0.0.1.sslip.io": ""},
+    }
+    assert yaml_path.applies[4].namespace == "kourier-system"
     whats = " ".join(d.what for d in plan_for("book").deviations)
     assert "kourier-ingress-nodeport" in whats
 
@@ -259,3 +277,36 @@ def test_later_recipes_are_planned_from_the_catalog():
         ("14.5",),
     ]
     assert any(w.startswith("14.8: TriggerMesh is unmaintained") for w in plan.warnings)
+
+
+def test_kind_image_is_checked_against_the_cluster_and_knative():
+    plan = plan_for("book", kind_image="kindest/node:v1.28.0")
+    assert plan.cluster.node_image == "kindest/node:v1.28.0"
+    assert any(d.what == "node image kindest/node:v1.28.0" for d in plan.deviations)
+    with pytest.raises(UsageError, match=r"needs at least 1\.25"):
+        plan_for("book", kind_image="kindest/node:v1.24.7")
+    with pytest.raises(UsageError, match="applies to --cluster kind only"):
+        plan_for("book", kind_image="kindest/node:v1.28.0", cluster="existing")
+    with pytest.raises(UsageError, match="has no version tag"):
+        plan_for("book", kind_image="my/node")
+
+
+def test_book_versions_are_within_the_1_11_minor(catalog):
+    release = catalog.resolve("book")
+    newest = catalog.minors["1.11"].versions
+    for component in ("operator", "serving", "eventing", "kourier", "kn"):
+        assert release.version_of(component).minor_key == "1.11"
+        assert release.version_of(component) <= newest[component]
+
+
+def test_existing_cluster_plan_keeps_the_clusters_domain():
+    plan = plan_for("book", cluster="existing")
+    cr = next(
+        doc
+        for a in plan.step("14.2").applies
+        for doc in a.documents
+        if doc["kind"] == "KnativeServing"
+    )
+    assert "domain" not in cr["spec"]["config"]
+    assert plan.cluster.domain is None and plan.cluster.node_image is None
+    assert any("serving-default-domain.yaml is not applied" in d.what for d in plan.deviations)

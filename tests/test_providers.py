@@ -47,7 +47,10 @@ def test_pending_load_balancer_falls_back_to_a_node_port(sim_cluster):
         a["address"] for a in node["status"].get("addresses", []) if a["type"] == "InternalIP"
     ]
     assert internal, "a kind node has an InternalIP"
-    assert detect_ingress_endpoint(kube, ("kourier-system", "knative-serving")) == (internal[0], 30517)
+    assert detect_ingress_endpoint(kube, ("kourier-system", "knative-serving")) == (
+        internal[0],
+        30517,
+    )
 
 
 def test_no_kourier_means_unknown(sim_cluster):

@@ -15,11 +15,16 @@ from pathlib import Path
 
 import pytest
 import requests
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic import DynamicClient
 
+from tests.conftest import api_client
 from tests.sim import SimCluster
+from tests.sim.apiserver import jsonpath_values, table_cells, table_columns
+from tests.sim.mirror import eventing as eventing_files
+from tests.sim.mirror import knative_core
+from tests.sim.store import Store
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WIDGET_CRD = {
@@ -29,22 +34,39 @@ WIDGET_CRD = {
     "spec": {
         "group": "example.com",
         "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget",
-                  "shortNames": ["wd"]},
+        "names": {
+            "plural": "widgets",
+            "singular": "widget",
+            "kind": "Widget",
+            "shortNames": ["wd"],
+        },
         "versions": [
-            {"name": "v1alpha1", "served": True, "storage": False,
-             "schema": {"openAPIV3Schema": {"type": "object",
-                                            "x-kubernetes-preserve-unknown-fields": True}}},
-            {"name": "v1", "served": True, "storage": True, "subresources": {"status": {}},
-             "schema": {"openAPIV3Schema": {"type": "object",
-                                            "x-kubernetes-preserve-unknown-fields": True}}},
+            {
+                "name": "v1alpha1",
+                "served": True,
+                "storage": False,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": True,
+                    }
+                },
+            },
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": True,
+                    }
+                },
+            },
         ],
     },
 }
-
-
-def api_client(sim: SimCluster) -> client.ApiClient:
-    return config.new_client_from_config(config_file=str(sim.kubeconfig))
 
 
 def status_of(error: ApiException) -> dict:
@@ -52,9 +74,12 @@ def status_of(error: ApiException) -> dict:
 
 
 def config_map(name: str, namespace: str = "default", **labels: str) -> dict:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": namespace, "labels": labels},
-            "data": {"key": "value"}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "data": {"key": "value"},
+    }
 
 
 def wait_until(predicate: Callable[[], object], timeout: float = 3.0) -> object:
@@ -73,8 +98,9 @@ def install_widget_crd(api: client.ApiClient) -> None:
 
     def established() -> bool:
         crd = extensions.read_custom_resource_definition("widgets.example.com")
-        return any(c.type == "Established" and c.status == "True"
-                   for c in (crd.status.conditions or []))
+        return any(
+            c.type == "Established" and c.status == "True" for c in (crd.status.conditions or [])
+        )
 
     wait_until(established)
 
@@ -127,8 +153,9 @@ def test_crud_and_error_statuses(sim_cluster: SimCluster) -> None:
     unserved = requests.get(f"{sim_cluster.api_url}/apis/nothing.example.com/v1/things")
     assert unserved.status_code == 404
     assert unserved.json()["message"] == "the server could not find the requested resource"
-    not_allowed = requests.put(f"{sim_cluster.api_url}/api/v1/namespaces/default/configmaps",
-                               json={})
+    not_allowed = requests.put(
+        f"{sim_cluster.api_url}/api/v1/namespaces/default/configmaps", json={}
+    )
     assert not_allowed.status_code == 405
 
 
@@ -149,12 +176,19 @@ def test_label_and_field_selectors(sim_cluster: SimCluster) -> None:
     assert names(label_selector="tier notin (web)") == ["b"]
     assert names(field_selector="metadata.name=b") == ["b"]
     assert names(field_selector="metadata.name!=b") == ["a", "c"]
-    core.create_namespaced_event("default", {
-        "metadata": {"name": "e1"}, "involvedObject": {"kind": "Pod", "name": "p1",
-                                                       "namespace": "default"},
-        "reason": "Started", "message": "Started container", "type": "Normal"})
+    core.create_namespaced_event(
+        "default",
+        {
+            "metadata": {"name": "e1"},
+            "involvedObject": {"kind": "Pod", "name": "p1", "namespace": "default"},
+            "reason": "Started",
+            "message": "Started container",
+            "type": "Normal",
+        },
+    )
     events = core.list_namespaced_event(
-        "default", field_selector="involvedObject.kind=Pod,involvedObject.name=p1").items
+        "default", field_selector="involvedObject.kind=Pod,involvedObject.name=p1"
+    ).items
     assert [e.metadata.name for e in events] == ["e1"]
     with pytest.raises(ApiException) as unsupported:
         core.list_namespaced_config_map("default", field_selector="spec.nothing=1")
@@ -168,9 +202,12 @@ def test_watch_from_resource_version(sim_cluster: SimCluster) -> None:
     core.patch_namespaced_config_map("watched", "default", {"data": {"key": "changed"}})
     core.delete_namespaced_config_map("watched", "default")
     seen = []
-    for event in watch.Watch().stream(core.list_namespaced_config_map, "default",
-                                      resource_version=listing.metadata.resource_version,
-                                      timeout_seconds=1):
+    for event in watch.Watch().stream(
+        core.list_namespaced_config_map,
+        "default",
+        resource_version=listing.metadata.resource_version,
+        timeout_seconds=1,
+    ):
         seen.append((event["type"], event["object"].metadata.name))
         if len(seen) == 3:
             break
@@ -183,7 +220,10 @@ def test_too_old_resource_version_is_410_in_stream(sim_cluster: SimCluster) -> N
         store.create(config_map(f"churn-{index}"))
     response = requests.get(
         f"{sim_cluster.api_url}/api/v1/namespaces/default/configmaps",
-        params={"watch": "true", "resourceVersion": "2"}, stream=True, timeout=5)
+        params={"watch": "true", "resourceVersion": "2"},
+        stream=True,
+        timeout=5,
+    )
     event = json.loads(next(response.iter_lines()))
     assert event["type"] == "ERROR"
     assert event["object"]["code"] == 410
@@ -195,8 +235,15 @@ def test_watch_bookmarks_and_timeout(sim_cluster: SimCluster) -> None:
     started = time.monotonic()
     response = requests.get(
         f"{sim_cluster.api_url}/api/v1/namespaces/default/configmaps",
-        params={"watch": "1", "resourceVersion": sim_cluster.store.resource_version,
-                "allowWatchBookmarks": "true", "timeoutSeconds": "1"}, stream=True, timeout=5)
+        params={
+            "watch": "1",
+            "resourceVersion": sim_cluster.store.resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": "1",
+        },
+        stream=True,
+        timeout=5,
+    )
     events = [json.loads(line) for line in response.iter_lines() if line]
     assert time.monotonic() - started < 3
     assert events and all(e["type"] == "BOOKMARK" for e in events)
@@ -207,40 +254,65 @@ def test_status_subresource(sim_cluster: SimCluster) -> None:
     install_widget_crd(api)
     custom = client.CustomObjectsApi(api)
     widget = custom.create_namespaced_custom_object(
-        "example.com", "v1", "default", "widgets",
-        {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"},
-         "spec": {"size": 1}, "status": {"ignored": True}})
+        "example.com",
+        "v1",
+        "default",
+        "widgets",
+        {
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w"},
+            "spec": {"size": 1},
+            "status": {"ignored": True},
+        },
+    )
     assert "status" not in widget
     assert widget["metadata"]["generation"] == 1
     status = {"status": {"conditions": [{"type": "Ready", "status": "True"}]}}
-    patched = custom.patch_namespaced_custom_object_status("example.com", "v1", "default",
-                                                           "widgets", "w", status)
+    patched = custom.patch_namespaced_custom_object_status(
+        "example.com", "v1", "default", "widgets", "w", status
+    )
     assert patched["status"]["conditions"][0]["status"] == "True"
     assert patched["metadata"]["generation"] == 1
     spec_change = custom.patch_namespaced_custom_object(
-        "example.com", "v1", "default", "widgets", "w",
-        {"spec": {"size": 2}, "status": {"conditions": []}})
+        "example.com",
+        "v1",
+        "default",
+        "widgets",
+        "w",
+        {"spec": {"size": 2}, "status": {"conditions": []}},
+    )
     assert spec_change["metadata"]["generation"] == 2
     assert spec_change["status"]["conditions"][0]["status"] == "True"
-    old_version = custom.get_namespaced_custom_object("example.com", "v1alpha1", "default",
-                                                      "widgets", "w")
+    old_version = custom.get_namespaced_custom_object(
+        "example.com", "v1alpha1", "default", "widgets", "w"
+    )
     assert old_version["apiVersion"] == "example.com/v1alpha1"
 
 
-def _apply(sim: SimCluster, path: str, body: dict, manager: str | None,
-           force: bool = False) -> requests.Response:
+def _apply(
+    sim: SimCluster, path: str, body: dict, manager: str | None, force: bool = False
+) -> requests.Response:
     params = {"fieldManager": manager} if manager else {}
     if force:
         params["force"] = "true"
-    return requests.patch(f"{sim.api_url}{path}", params=params, data=json.dumps(body),
-                          headers={"Content-Type": "application/apply-patch+yaml"}, timeout=5)
+    return requests.patch(
+        f"{sim.api_url}{path}",
+        params=params,
+        data=json.dumps(body),
+        headers={"Content-Type": "application/apply-patch+yaml"},
+        timeout=5,
+    )
 
 
 def test_server_side_apply(sim_cluster: SimCluster) -> None:
     path = "/api/v1/namespaces/default/configmaps/applied"
-    body = {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": "applied", "namespace": "default"},
-            "data": {"a": "1", "b": "2"}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "applied", "namespace": "default"},
+        "data": {"a": "1", "b": "2"},
+    }
     created = _apply(sim_cluster, path, body, "alice")
     assert created.status_code == 201
     revision = created.json()["metadata"]["resourceVersion"]
@@ -251,7 +323,8 @@ def test_server_side_apply(sim_cluster: SimCluster) -> None:
     assert conflict.status_code == 409
     assert conflict.json()["reason"] == "Conflict"
     assert conflict.json()["message"] == (
-        'Apply failed with 1 conflict: conflict with "alice": .data.a')
+        'Apply failed with 1 conflict: conflict with "alice": .data.a'
+    )
     forced = _apply(sim_cluster, path, {**body, "data": {"a": "other"}}, "bob", force=True)
     assert forced.json()["data"] == {"a": "other", "b": "2"}
     managers = {e["manager"]: e for e in forced.json()["metadata"]["managedFields"]}
@@ -262,8 +335,12 @@ def test_server_side_apply(sim_cluster: SimCluster) -> None:
     no_manager = _apply(sim_cluster, path, body, None)
     assert no_manager.status_code == 422
     assert "fieldManager" in no_manager.json()["message"]
-    dry = _apply(sim_cluster, "/api/v1/namespaces/default/configmaps/dry", {
-        **body, "metadata": {"name": "dry", "namespace": "default"}}, "alice")
+    dry = _apply(
+        sim_cluster,
+        "/api/v1/namespaces/default/configmaps/dry",
+        {**body, "metadata": {"name": "dry", "namespace": "default"}},
+        "alice",
+    )
     assert dry.status_code == 201
     requests.get(f"{sim_cluster.api_url}{path}", timeout=5).raise_for_status()
 
@@ -272,54 +349,113 @@ def test_server_side_apply_conflict_with_an_updater(sim_cluster: SimCluster) -> 
     apps = client.AppsV1Api(api_client(sim_cluster))
     path = "/apis/apps/v1/namespaces/default/deployments/ssa"
     deployment = {
-        "apiVersion": "apps/v1", "kind": "Deployment",
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
         "metadata": {"name": "ssa", "namespace": "default"},
-        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "ssa"}},
-                 "template": {"metadata": {"labels": {"app": "ssa"}},
-                              "spec": {"containers": [{"name": "app", "image": "app:1"}]}}},
+        "spec": {
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "ssa"}},
+            "template": {
+                "metadata": {"labels": {"app": "ssa"}},
+                "spec": {"containers": [{"name": "app", "image": "app:1"}]},
+            },
+        },
     }
     assert _apply(sim_cluster, path, deployment, "deployer").status_code == 201
-    apps.patch_namespaced_deployment("ssa", "default", {"spec": {"replicas": 0,
-                                     "template": {"spec": {"containers": [
-                                         {"name": "app", "image": "app:2"}]}}}},
-                                     field_manager="hand-edit")
+    apps.patch_namespaced_deployment(
+        "ssa",
+        "default",
+        {
+            "spec": {
+                "replicas": 0,
+                "template": {"spec": {"containers": [{"name": "app", "image": "app:2"}]}},
+            }
+        },
+        field_manager="hand-edit",
+    )
     changed = json.loads(json.dumps(deployment))
     changed["spec"]["template"]["spec"]["containers"][0]["image"] = "app:3"
     conflict = _apply(sim_cluster, path, changed, "deployer")
     assert conflict.status_code == 409
     assert conflict.json()["message"] == (
         'Apply failed with 1 conflict: conflict with "hand-edit" using apps/v1:'
-        ' .spec.template.spec.containers[name="app"].image')
+        ' .spec.template.spec.containers[name="app"].image'
+    )
 
 
 def test_merge_strategic_and_json_patches(sim_cluster: SimCluster) -> None:
     apps = client.AppsV1Api(api_client(sim_cluster))
-    apps.create_namespaced_deployment("default", {
-        "metadata": {"name": "patched"},
-        "spec": {"replicas": 0, "selector": {"matchLabels": {"app": "p"}},
-                 "template": {"metadata": {"labels": {"app": "p"}}, "spec": {"containers": [
-                     {"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}]},
-                     {"name": "b", "image": "b:1"}]}}}})
+    apps.create_namespaced_deployment(
+        "default",
+        {
+            "metadata": {"name": "patched"},
+            "spec": {
+                "replicas": 0,
+                "selector": {"matchLabels": {"app": "p"}},
+                "template": {
+                    "metadata": {"labels": {"app": "p"}},
+                    "spec": {
+                        "containers": [
+                            {"name": "a", "image": "a:1", "env": [{"name": "X", "value": "1"}]},
+                            {"name": "b", "image": "b:1"},
+                        ]
+                    },
+                },
+            },
+        },
+    )
     # The kubernetes client sends strategic merge patch for dict bodies.
-    apps.patch_namespaced_deployment("patched", "default", {"spec": {"template": {"spec": {
-        "containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}]}]}}}})
+    apps.patch_namespaced_deployment(
+        "patched",
+        "default",
+        {
+            "spec": {
+                "template": {
+                    "spec": {"containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}]}]}
+                }
+            }
+        },
+    )
     containers = apps.read_namespaced_deployment("patched", "default").spec.template.spec.containers
     assert [c.name for c in containers] == ["a", "b"]
     assert [e.name for e in containers[0].env] == ["X", "Y"]
     assert containers[0].image == "a:1"
     url = f"{sim_cluster.api_url}/apis/apps/v1/namespaces/default/deployments/patched"
-    merge = requests.patch(url, data=json.dumps({"metadata": {"labels": {"m": "1"}}}),
-                           headers={"Content-Type": "application/merge-patch+json"}, timeout=5)
+    merge = requests.patch(
+        url,
+        data=json.dumps({"metadata": {"labels": {"m": "1"}}}),
+        headers={"Content-Type": "application/merge-patch+json"},
+        timeout=5,
+    )
     assert merge.json()["metadata"]["labels"] == {"m": "1"}
-    delete_b = {"spec": {"template": {"spec": {"containers": [{"name": "b", "$patch": "delete"}],
-                                                "$setElementOrder/containers": [{"name": "a"}]}}}}
-    strategic = requests.patch(url, data=json.dumps(delete_b), timeout=5, headers={
-        "Content-Type": "application/strategic-merge-patch+json"})
+    delete_b = {
+        "spec": {
+            "template": {
+                "spec": {
+                    "containers": [{"name": "b", "$patch": "delete"}],
+                    "$setElementOrder/containers": [{"name": "a"}],
+                }
+            }
+        }
+    }
+    strategic = requests.patch(
+        url,
+        data=json.dumps(delete_b),
+        timeout=5,
+        headers={"Content-Type": "application/strategic-merge-patch+json"},
+    )
     assert [c["name"] for c in strategic.json()["spec"]["template"]["spec"]["containers"]] == ["a"]
-    json_patch = requests.patch(url, data=json.dumps([
-        {"op": "replace", "path": "/spec/replicas", "value": 0},
-        {"op": "add", "path": "/metadata/annotations", "value": {"j": "p"}}]), timeout=5,
-        headers={"Content-Type": "application/json-patch+json"})
+    json_patch = requests.patch(
+        url,
+        data=json.dumps(
+            [
+                {"op": "replace", "path": "/spec/replicas", "value": 0},
+                {"op": "add", "path": "/metadata/annotations", "value": {"j": "p"}},
+            ]
+        ),
+        timeout=5,
+        headers={"Content-Type": "application/json-patch+json"},
+    )
     assert json_patch.json()["metadata"]["annotations"] == {"j": "p"}
 
 
@@ -328,22 +464,40 @@ def test_crd_establishment_serving_and_deletion(sim_cluster: SimCluster) -> None
     extensions = client.ApiextensionsV1Api(api)
     custom = client.CustomObjectsApi(api)
     extensions.create_custom_resource_definition(WIDGET_CRD)
-    crd = wait_until(lambda: next(
-        (c for c in extensions.read_custom_resource_definition("widgets.example.com")
-         .status.conditions or [] if c.type == "Established" and c.status == "True"), None))
+    crd = wait_until(
+        lambda: next(
+            (
+                c
+                for c in extensions.read_custom_resource_definition(
+                    "widgets.example.com"
+                ).status.conditions
+                or []
+                if c.type == "Established" and c.status == "True"
+            ),
+            None,
+        )
+    )
     assert crd.reason == "InitialNamesAccepted"
     assert crd.message == "the initial names have been accepted"
     resources = custom.get_api_resources("example.com", "v1").resources
     assert [r.name for r in resources] == ["widgets", "widgets/status"]
     alpha = {r.name for r in custom.get_api_resources("example.com", "v1alpha1").resources}
     assert alpha == {"widgets"}
-    group = next(g for g in client.ApisApi(api).get_api_versions().groups
-                 if g.name == "example.com")
+    group = next(
+        g for g in client.ApisApi(api).get_api_versions().groups if g.name == "example.com"
+    )
     assert group.preferred_version.version == "v1"
     dynamic = DynamicClient(api)
     widgets = dynamic.resources.get(api_version="example.com/v1", kind="Widget")
-    widgets.create(body={"apiVersion": "example.com/v1", "kind": "Widget",
-                         "metadata": {"name": "w1"}, "spec": {}}, namespace="default")
+    widgets.create(
+        body={
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w1"},
+            "spec": {},
+        },
+        namespace="default",
+    )
     assert [w.metadata.name for w in widgets.get(namespace="default").items] == ["w1"]
     extensions.delete_custom_resource_definition("widgets.example.com")
     with pytest.raises(ApiException) as gone:
@@ -379,14 +533,18 @@ def test_namespace_deletion_cascades(sim_cluster: SimCluster) -> None:
 def test_owner_reference_garbage_collection(sim_cluster: SimCluster) -> None:
     core = client.CoreV1Api(api_client(sim_cluster))
     owner = core.create_namespaced_config_map("default", config_map("owner"))
-    reference = {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner",
-                 "uid": owner.metadata.uid, "controller": True}
+    reference = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "name": "owner",
+        "uid": owner.metadata.uid,
+        "controller": True,
+    }
     child = config_map("child")
     child["metadata"]["ownerReferences"] = [reference]
     child_uid = core.create_namespaced_config_map("default", child).metadata.uid
     grandchild = config_map("grandchild")
-    grandchild["metadata"]["ownerReferences"] = [{**reference, "name": "child",
-                                                  "uid": child_uid}]
+    grandchild["metadata"]["ownerReferences"] = [{**reference, "name": "child", "uid": child_uid}]
     core.create_namespaced_config_map("default", grandchild)
     core.delete_namespaced_config_map("owner", "default")
     remaining = {c.metadata.name for c in core.list_namespaced_config_map("default").items}
@@ -395,33 +553,206 @@ def test_owner_reference_garbage_collection(sim_cluster: SimCluster) -> None:
 
 def test_pod_logs(sim_cluster: SimCluster) -> None:
     core = client.CoreV1Api(api_client(sim_cluster))
-    core.create_namespaced_pod("default", {
-        "metadata": {"name": "two-containers"},
-        "spec": {"containers": [{"name": "app", "image": "busybox"},
-                                {"name": "sidecar", "image": "busybox"}]}})
+    core.create_namespaced_pod(
+        "default",
+        {
+            "metadata": {"name": "two-containers"},
+            "spec": {
+                "containers": [
+                    {"name": "app", "image": "busybox"},
+                    {"name": "sidecar", "image": "busybox"},
+                ]
+            },
+        },
+    )
     for line in ("one", "two", "three"):
         sim_cluster.store.append_log("default", "two-containers", "app", line)
-    assert core.read_namespaced_pod_log("two-containers", "default",
-                                        container="app") == "one\ntwo\nthree\n"
-    assert core.read_namespaced_pod_log("two-containers", "default", container="app",
-                                        tail_lines=1) == "three\n"
+    assert (
+        core.read_namespaced_pod_log("two-containers", "default", container="app")
+        == "one\ntwo\nthree\n"
+    )
+    assert (
+        core.read_namespaced_pod_log("two-containers", "default", container="app", tail_lines=1)
+        == "three\n"
+    )
     with pytest.raises(ApiException) as ambiguous:
         core.read_namespaced_pod_log("two-containers", "default")
     assert ambiguous.value.status == 400
     assert status_of(ambiguous.value)["message"] == (
-        "a container name must be specified for pod two-containers, choose one of:"
-        " [app sidecar]")
+        "a container name must be specified for pod two-containers, choose one of: [app sidecar]"
+    )
 
 
 def test_table_output(sim_cluster: SimCluster) -> None:
     response = requests.get(
-        f"{sim_cluster.api_url}/api/v1/namespaces", timeout=5,
-        headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"})
+        f"{sim_cluster.api_url}/api/v1/namespaces",
+        timeout=5,
+        headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"},
+    )
     body = response.json()
     assert body["kind"] == "Table"
     assert [c["name"] for c in body["columnDefinitions"]] == ["Name", "Status", "Age"]
     assert body["rows"][0]["cells"][:2] == ["default", "Active"]
     assert body["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+
+
+def _store_serving(store: Store, crds: list[dict]) -> None:
+    """Install `crds` into `store` and wait until their kinds are served."""
+    for definition in crds:
+        store.create(definition)
+    wait_until(
+        lambda: all(
+            store.served(
+                f"{d['spec']['group']}/{d['spec']['versions'][0]['name']}",
+                d["spec"]["names"]["kind"],
+            )
+            for d in crds
+        )
+    )
+
+
+def test_knative_service_gets_no_core_service_defaults() -> None:
+    store = Store()
+    try:
+        _store_serving(
+            store,
+            [
+                d
+                for d in knative_core.serving_crd_objects("1.11.0")
+                if d["spec"]["names"]["kind"] == "Service"
+            ],
+        )
+        ksvc = store.create(
+            {
+                "apiVersion": "serving.knative.dev/v1",
+                "kind": "Service",
+                "metadata": {"name": "hello", "namespace": "default"},
+                "spec": {"template": {"spec": {"containers": [{"image": "example/hello"}]}}},
+            }
+        )
+        assert ksvc["spec"] == {"template": {"spec": {"containers": [{"image": "example/hello"}]}}}
+        assert "status" not in ksvc
+
+        core = store.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "hello", "namespace": "default"},
+                "spec": {"ports": [{"port": 80}]},
+            }
+        )
+        assert core["spec"]["type"] == "ClusterIP"
+        assert core["spec"]["clusterIP"].startswith("10.96.")
+        assert core["spec"]["ports"] == [{"port": 80, "protocol": "TCP", "targetPort": 80}]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("service_type", ["NodePort", "LoadBalancer"])
+def test_node_port_and_load_balancer_services_get_node_ports(service_type: str) -> None:
+    store = Store()
+    try:
+        created = store.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": "gateway", "namespace": "default"},
+                "spec": {
+                    "type": service_type,
+                    "ports": [{"name": "http", "port": 80}, {"name": "https", "port": 443}],
+                },
+            }
+        )
+        node_ports = [port["nodePort"] for port in created["spec"]["ports"]]
+        assert all(30000 <= port <= 32767 for port in node_ports)
+        assert len(set(node_ports)) == 2
+        assert created["status"] == {"loadBalancer": {}}
+    finally:
+        store.close()
+
+
+def test_printer_columns_read_bracketed_escaped_keys() -> None:
+    labels = {
+        "serving.knative.dev/configuration": "hello",
+        "serving.knative.dev/configurationGeneration": "2",
+        "app": "hello",
+    }
+    revision = {"metadata": {"labels": labels}}
+    for expression, expected in (
+        (r".metadata.labels['serving\.knative\.dev/configuration']", ["hello"]),
+        (r'.metadata.labels["serving\.knative\.dev/configurationGeneration"]', ["2"]),
+        (r".metadata.labels.serving\.knative\.dev/configuration", ["hello"]),
+        (".metadata.labels['app']", ["hello"]),
+        (".metadata.labels['serving.knative.dev/configuration']", ["hello"]),
+        (r".metadata.labels['serving\.knative\.dev/missing']", []),
+    ):
+        assert jsonpath_values(revision, expression) == expected, expression
+
+    store = Store()
+    try:
+        _store_serving(
+            store,
+            [
+                d
+                for d in knative_core.serving_crd_objects("1.11.0")
+                if d["spec"]["names"]["kind"] == "Revision"
+            ],
+        )
+        store.create(
+            {
+                "apiVersion": "serving.knative.dev/v1",
+                "kind": "Revision",
+                "metadata": {"name": "hello-00002", "namespace": "default", "labels": labels},
+                "spec": {"containers": [{"image": "example/hello"}]},
+            }
+        )
+        rtype = store.resource_type("serving.knative.dev/v1", "Revision")
+        [revision] = store.list("serving.knative.dev/v1", "Revision", "default")
+        row = dict(
+            zip(
+                [c["name"] for c in table_columns(rtype)], table_cells(rtype, revision), strict=True
+            )
+        )
+        assert row["Config Name"] == "hello"
+        assert row["Generation"] == "2"
+    finally:
+        store.close()
+
+
+def test_creation_timestamp_printer_columns_are_dates() -> None:
+    definition = knative_core.crd(
+        "example.com",
+        "gadgets",
+        "Gadget",
+        ["v1"],
+        {},
+        columns=[
+            ("Ready", '.status.conditions[?(@.type=="Ready")].status'),
+            ("Age", ".metadata.creationTimestamp"),
+        ],
+    )
+    columns = definition["spec"]["versions"][0]["additionalPrinterColumns"]
+    assert [(c["name"], c["type"]) for c in columns] == [("Ready", "string"), ("Age", "date")]
+    for crd in eventing_files.eventing_crd_objects("1.11.0"):
+        for column in crd["spec"]["versions"][0].get("additionalPrinterColumns") or []:
+            if column["name"] == "Age":
+                assert column["type"] == "date", crd["metadata"]["name"]
+
+    store = Store()
+    try:
+        _store_serving(store, [definition])
+        store.create(
+            {
+                "apiVersion": "example.com/v1",
+                "kind": "Gadget",
+                "metadata": {"name": "g", "namespace": "default"},
+            }
+        )
+        rtype = store.resource_type("example.com/v1", "Gadget")
+        [gadget] = store.list("example.com/v1", "Gadget", "default")
+        assert table_cells(rtype, gadget)[-1] in ("0s", "1s", "2s")
+    finally:
+        store.close()
 
 
 def test_api_5xx_burst(make_sim_cluster: Callable[..., SimCluster]) -> None:
@@ -457,21 +788,34 @@ def test_drop_watches(make_sim_cluster: Callable[..., SimCluster]) -> None:
 
     writer = threading.Thread(target=write_later)
     writer.start()
-    response = requests.get(f"{sim.api_url}/api/v1/namespaces/default/configmaps",
-                            params={"watch": "true", "resourceVersion": revision},
-                            stream=True, timeout=5)
+    response = requests.get(
+        f"{sim.api_url}/api/v1/namespaces/default/configmaps",
+        params={"watch": "true", "resourceVersion": revision},
+        stream=True,
+        timeout=5,
+    )
     events = [json.loads(line) for line in response.iter_lines() if line]
     writer.join()
     assert [e["object"]["metadata"]["name"] for e in events] == ["first"]
-    resumed = requests.get(f"{sim.api_url}/api/v1/namespaces/default/configmaps", params={
-        "watch": "true",
-        "resourceVersion": events[0]["object"]["metadata"]["resourceVersion"]},
-        stream=True, timeout=5)
-    assert [json.loads(line)["object"]["metadata"]["name"]
-            for line in resumed.iter_lines() if line] == ["second"]
+    resumed = requests.get(
+        f"{sim.api_url}/api/v1/namespaces/default/configmaps",
+        params={
+            "watch": "true",
+            "resourceVersion": events[0]["object"]["metadata"]["resourceVersion"],
+        },
+        stream=True,
+        timeout=5,
+    )
+    assert [
+        json.loads(line)["object"]["metadata"]["name"] for line in resumed.iter_lines() if line
+    ] == ["second"]
     started = time.monotonic()
-    idle = requests.get(f"{sim.api_url}/api/v1/namespaces/default/configmaps", params={
-        "watch": "true", "resourceVersion": store.resource_version}, stream=True, timeout=5)
+    idle = requests.get(
+        f"{sim.api_url}/api/v1/namespaces/default/configmaps",
+        params={"watch": "true", "resourceVersion": store.resource_version},
+        stream=True,
+        timeout=5,
+    )
     assert list(idle.iter_lines()) == []
     assert time.monotonic() - started < 3
 
@@ -493,16 +837,21 @@ def test_command_line_starts_fast_and_stops_cleanly(tmp_path: Path) -> None:
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.sim", "--kubeconfig", str(kubeconfig)],
-        cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "SIM_FAULTS": ""})
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "SIM_FAULTS": ""},
+    )
     try:
         ready = json.loads(process.stdout.readline())
         elapsed = time.monotonic() - started
         assert elapsed < 3, f"start-up took {elapsed:.2f}s"
         assert ready["kubeconfig"] == str(kubeconfig)
         assert set(ready) == {"kubeconfig", "release_mirror", "ingress_endpoint"}
-        server = next(line.split()[-1] for line in kubeconfig.read_text().splitlines()
-                      if "server:" in line)
+        server = next(
+            line.split()[-1] for line in kubeconfig.read_text().splitlines() if "server:" in line
+        )
         assert requests.get(f"{server}/version", timeout=5).json()["gitVersion"] == "v1.27.3"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0
@@ -515,9 +864,20 @@ def test_command_line_starts_fast_and_stops_cleanly(tmp_path: Path) -> None:
 
 def test_command_line_rejects_bad_arguments(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tests.sim", "--kubeconfig", str(tmp_path / "k"),
-         "--faults", "nonsense"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
+        [
+            sys.executable,
+            "-m",
+            "tests.sim",
+            "--kubeconfig",
+            str(tmp_path / "k"),
+            "--faults",
+            "nonsense",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
     assert "nonsense" in result.stderr
@@ -525,13 +885,21 @@ def test_command_line_rejects_bad_arguments(tmp_path: Path) -> None:
 
 def test_follow_logs_streams_new_lines(sim_cluster: SimCluster) -> None:
     store = sim_cluster.store
-    store.create({"apiVersion": "v1", "kind": "Pod",
-                  "metadata": {"name": "follower", "namespace": "default"},
-                  "spec": {"containers": [{"name": "app", "image": "busybox"}]}})
+    store.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "follower", "namespace": "default"},
+            "spec": {"containers": [{"name": "app", "image": "busybox"}]},
+        }
+    )
     store.append_log("default", "follower", "app", "before")
     response = requests.get(
         f"{sim_cluster.api_url}/api/v1/namespaces/default/pods/follower/log",
-        params={"follow": "true"}, stream=True, timeout=5)
+        params={"follow": "true"},
+        stream=True,
+        timeout=5,
+    )
     lines = response.iter_lines()
     assert next(lines) == b"before"
     store.append_log("default", "follower", "app", "after")
@@ -541,14 +909,21 @@ def test_follow_logs_streams_new_lines(sim_cluster: SimCluster) -> None:
 
 def test_stop_closes_open_watches_and_leaves_no_threads(tmp_path: Path) -> None:
     sim = SimCluster(tmp_path / "kubeconfig").start()
-    response = requests.get(f"{sim.api_url}/api/v1/namespaces/default/configmaps",
-                            params={"watch": "true"}, stream=True, timeout=5)
+    response = requests.get(
+        f"{sim.api_url}/api/v1/namespaces/default/configmaps",
+        params={"watch": "true"},
+        stream=True,
+        timeout=5,
+    )
     keep_alive = requests.Session()
     keep_alive.get(f"{sim.api_url}/api/v1/namespaces", timeout=5)
     sim.stop()
     list(response.iter_lines())
     assert not _port_open(sim.api_url)
-    leftovers = [t.name for t in threading.enumerate()
-                 if "process_request" in t.name or t.name == "sim-apiserver"]
+    leftovers = [
+        t.name
+        for t in threading.enumerate()
+        if "process_request" in t.name or t.name == "sim-apiserver"
+    ]
     assert leftovers == []
     keep_alive.close()

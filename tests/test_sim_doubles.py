@@ -67,6 +67,25 @@ def tool_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
 
 
+def write_kind_config(path: Path, host_port: int) -> Path:
+    """The quickstart's kind config: the node's port 31080 mapped to `host_port`."""
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "kind": "Cluster",
+                "apiVersion": "kind.x-k8s.io/v1alpha4",
+                "nodes": [
+                    {
+                        "role": "control-plane",
+                        "extraPortMappings": [{"containerPort": 31080, "hostPort": host_port}],
+                    }
+                ],
+            }
+        )
+    )
+    return path
+
+
 def delete_cluster(name: str, kubeconfig: Path, env: dict[str, str]) -> None:
     run(["kind", "delete", "cluster", f"--name={name}", f"--kubeconfig={kubeconfig}"], env)
 
@@ -80,51 +99,69 @@ def cluster(tool_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
     kubeconfig = home / "kubeconfig"
     kubeconfig.touch()  # pytest-kind touches the file before kind writes it
     port = free_port()
-    config = home / "kind.yaml"
-    config.write_text(yaml.safe_dump({
-        "kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4",
-        "nodes": [{"role": "control-plane",
-                   "extraPortMappings": [{"containerPort": 31080, "hostPort": port}]}],
-    }))
-    created = run(["kind", "create", "cluster", "--name=doubles", f"--kubeconfig={kubeconfig}",
-                   "--image=kindest/node:v1.27.3", "--config", str(config), "--wait", "5m"],
-                  tool_env)
+    config = write_kind_config(home / "kind.yaml", port)
+    created = run(
+        [
+            "kind",
+            "create",
+            "cluster",
+            "--name=doubles",
+            f"--kubeconfig={kubeconfig}",
+            "--image=kindest/node:v1.27.3",
+            "--config",
+            str(config),
+            "--wait",
+            "5m",
+        ],
+        tool_env,
+    )
     try:
         assert created.returncode == 0, created.stderr
-        yield SimpleNamespace(name="doubles", kubeconfig=kubeconfig, ingress_port=port,
-                              create=created, env={**tool_env, "KUBECONFIG": str(kubeconfig)})
+        yield SimpleNamespace(
+            name="doubles",
+            kubeconfig=kubeconfig,
+            ingress_port=port,
+            create=created,
+            env={**tool_env, "KUBECONFIG": str(kubeconfig)},
+        )
     finally:
         delete_cluster("doubles", kubeconfig, tool_env)
 
 
 # --- docker ---------------------------------------------------------------------------------
 
+
 def test_docker_info_answers_when_the_daemon_is_up(tool_env: dict[str, str]) -> None:
     result = run(["docker", "info"], tool_env)
     assert result.returncode == 0
     assert result.stdout.startswith("Client:")
     assert "\nServer:\n" in result.stdout and "Server Version:" in result.stdout
-    assert run(["docker", "version", "--format", "{{.Server.Version}}"],
-               tool_env).stdout.strip() == "24.0.7"
+    assert (
+        run(["docker", "version", "--format", "{{.Server.Version}}"], tool_env).stdout.strip()
+        == "24.0.7"
+    )
 
 
-def test_docker_info_fails_like_docker_when_the_daemon_is_down(
-        tool_env: dict[str, str]) -> None:
+def test_docker_info_fails_like_docker_when_the_daemon_is_down(tool_env: dict[str, str]) -> None:
     result = run(["docker", "info"], {**tool_env, "SIM_DOCKER_DOWN": "1"})
     assert result.returncode == 1
-    assert ("ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
-            "Is the docker daemon running?") in result.stderr
+    assert (
+        "ERROR: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+        "Is the docker daemon running?"
+    ) in result.stderr
     assert "Server Version" not in result.stdout
 
 
 # --- kind -----------------------------------------------------------------------------------
 
+
 def test_kind_version_and_empty_cluster_list(tool_env: dict[str, str]) -> None:
     assert run(["kind", "version"], tool_env).stdout == "kind v0.20.0 go1.20.4 linux/amd64\n"
-    listed = run(["kind", "get", "clusters"], {**tool_env, "SIM_KIND_STATE": str(
-        Path(tool_env["HOME"]) / "empty-state")})
-    assert (listed.returncode, listed.stdout, listed.stderr) == (
-        0, "", "No kind clusters found.\n")
+    listed = run(
+        ["kind", "get", "clusters"],
+        {**tool_env, "SIM_KIND_STATE": str(Path(tool_env["HOME"]) / "empty-state")},
+    )
+    assert (listed.returncode, listed.stdout, listed.stderr) == (0, "", "No kind clusters found.\n")
     down = run(["kind", "get", "clusters"], {**tool_env, "SIM_DOCKER_DOWN": "1"})
     assert down.returncode == 1 and "Cannot connect to the Docker daemon" in down.stderr
 
@@ -147,14 +184,18 @@ def test_kind_lists_reuses_and_refuses_duplicates(cluster) -> None:
     again = run(["kind", "create", "cluster", "--name", "doubles"], cluster.env)
     assert again.returncode == 1
     assert again.stderr.strip().endswith(
-        'ERROR: failed to create cluster: node(s) already exist for a cluster with the name '
-        '"doubles"')
+        "ERROR: failed to create cluster: node(s) already exist for a cluster with the name "
+        '"doubles"'
+    )
     exported = Path(cluster.env["HOME"]) / "exported-kubeconfig"
-    result = run(["kind", "export", "kubeconfig", "--name", "doubles", "--kubeconfig",
-                  str(exported)], cluster.env)
+    result = run(
+        ["kind", "export", "kubeconfig", "--name", "doubles", "--kubeconfig", str(exported)],
+        cluster.env,
+    )
     assert result.returncode == 0 and 'Set kubectl context to "kind-doubles"' in result.stderr
-    printed = yaml.safe_load(run(["kind", "get", "kubeconfig", "--name", "doubles"],
-                                 cluster.env).stdout)
+    printed = yaml.safe_load(
+        run(["kind", "get", "kubeconfig", "--name", "doubles"], cluster.env).stdout
+    )
     assert printed["current-context"] == "kind-doubles"
     assert printed["clusters"] == yaml.safe_load(exported.read_text())["clusters"]
 
@@ -165,8 +206,9 @@ def test_kind_maps_the_ingress_host_port(cluster) -> None:
 
 
 def test_kind_export_logs(cluster, tmp_path: Path) -> None:
-    result = run(["kind", "export", "logs", str(tmp_path / "logs"), "--name", "doubles"],
-                 cluster.env)
+    result = run(
+        ["kind", "export", "logs", str(tmp_path / "logs"), "--name", "doubles"], cluster.env
+    )
     assert result.returncode == 0
     assert result.stderr == 'Exporting logs for cluster "doubles" to:\n'
     assert result.stdout.strip() == str(tmp_path / "logs")
@@ -176,29 +218,42 @@ def test_kind_export_logs(cluster, tmp_path: Path) -> None:
 
 
 @needs_ingress
-def test_kind_delete_stops_the_sim_and_frees_its_ports(tool_env: dict[str, str],
-                                                        tmp_path: Path) -> None:
+def test_kind_delete_stops_the_sim_and_frees_its_ports(
+    tool_env: dict[str, str], tmp_path: Path
+) -> None:
     kubeconfig = tmp_path / "kubeconfig"
     port = free_port()
-    config = tmp_path / "kind.yaml"
-    config.write_text(yaml.safe_dump({
-        "kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4",
-        "nodes": [{"role": "control-plane",
-                   "extraPortMappings": [{"containerPort": 31080, "hostPort": port}]}],
-    }))
+    config = write_kind_config(tmp_path / "kind.yaml", port)
     try:
-        created = run(["kind", "create", "cluster", "--name", "short-lived", "--kubeconfig",
-                       str(kubeconfig), "--config", str(config)], tool_env)
+        created = run(
+            [
+                "kind",
+                "create",
+                "cluster",
+                "--name",
+                "short-lived",
+                "--kubeconfig",
+                str(kubeconfig),
+                "--config",
+                str(config),
+            ],
+            tool_env,
+        )
         assert created.returncode == 0, created.stderr
         state = Path(tool_env["SIM_KIND_STATE"]) / "short-lived"
         pid = int((state / "pid").read_text())
         ready = json.loads((state / "ready.json").read_text())
-        api_port = int(yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
-                       .rsplit(":", 1)[1].strip("/"))
+        api_port = int(
+            yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]["server"]
+            .rsplit(":", 1)[1]
+            .strip("/")
+        )
         assert port_open(port) and port_open(api_port) and ready["release_mirror"]
     finally:
-        deleted = run(["kind", "delete", "cluster", "--name", "short-lived", "--kubeconfig",
-                       str(kubeconfig)], tool_env)
+        deleted = run(
+            ["kind", "delete", "cluster", "--name", "short-lived", "--kubeconfig", str(kubeconfig)],
+            tool_env,
+        )
     assert deleted.returncode == 0
     assert deleted.stderr.startswith('Deleting cluster "short-lived" ...')
     assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
@@ -208,6 +263,7 @@ def test_kind_delete_stops_the_sim_and_frees_its_ports(tool_env: dict[str, str],
 
 
 # --- mirror binaries ------------------------------------------------------------------------
+
 
 def offline_sim(*faults: str) -> SimpleNamespace:
     return SimpleNamespace(repo_root=REPO_ROOT, faults=set(faults))
@@ -223,13 +279,15 @@ def test_mirror_kn_checksums_verify_and_tampering_breaks_them() -> None:
     checksums = binaries.asset("knative", "client", "knative-v1.11.0", "checksums.txt", sim)
     assert checksums is not None
     assert [line.split("  ")[1] for line in checksums.decode().splitlines()] == sorted(
-        binaries.KN_FILES)
+        binaries.KN_FILES
+    )
     for filename in binaries.KN_FILES:
         content = binaries.asset("knative", "client", "knative-v1.11.0", filename, sim)
         assert content == binaries.asset("knative", "client", "knative-v1.11.0", filename, sim)
         assert verify(checksums, filename, content)
-    tampered = binaries.asset("knative", "client", "knative-v1.11.0", "kn-linux-amd64",
-                              offline_sim("tampered-kn"))
+    tampered = binaries.asset(
+        "knative", "client", "knative-v1.11.0", "kn-linux-amd64", offline_sim("tampered-kn")
+    )
     assert not verify(checksums, "kn-linux-amd64", tampered)
     assert binaries.asset("knative", "client", "knative-v1.11.0", "kn-linux-386", sim) is None
     assert binaries.asset("knative", "client", "v1.11.0", "kn-linux-amd64", sim) is None
@@ -245,8 +303,9 @@ def test_mirror_kind_sha256sum_files() -> None:
 
 @needs_sim
 def test_downloaded_binaries_run_as_their_release(cluster, tmp_path: Path) -> None:
-    mirror_url = json.loads((Path(cluster.env["SIM_KIND_STATE"]) / "doubles" / "ready.json")
-                            .read_text())["release_mirror"]
+    mirror_url = json.loads(
+        (Path(cluster.env["SIM_KIND_STATE"]) / "doubles" / "ready.json").read_text()
+    )["release_mirror"]
     if not mirror_url:
         pytest.skip("the mirror server is not among components.default_components() yet")
     kn_path, kind_path = tmp_path / "kn", tmp_path / "kind"
@@ -264,6 +323,7 @@ def test_downloaded_binaries_run_as_their_release(cluster, tmp_path: Path) -> No
 
 # --- kn -------------------------------------------------------------------------------------
 
+
 def kn(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     script = Path(env["HOME"]) / "kn-v1.11.0"
     if not script.exists():
@@ -274,12 +334,15 @@ def kn(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.Comp
 
 def test_kn_version_and_help(tool_env: dict[str, str]) -> None:
     text = kn("version", env=tool_env).stdout
-    assert text.startswith("Version:      v1.11.0\nBuild Date:   2023-07-27 08:14:05\n"
-                           "Git Revision: b7508e67\nSupported APIs:\n* Serving\n")
+    assert text.startswith(
+        "Version:      v1.11.0\nBuild Date:   2023-07-27 08:14:05\n"
+        "Git Revision: b7508e67\nSupported APIs:\n* Serving\n"
+    )
     document = json.loads(kn("version", "-o", "json", env=tool_env).stdout)
     assert set(document) == {"Version", "BuildDate", "GitRevision", "SupportedAPIs"}
     assert document["SupportedAPIs"]["serving"] == [
-        "serving.knative.dev/v1 (knative-serving v1.11.0)"]
+        "serving.knative.dev/v1 (knative-serving v1.11.0)"
+    ]
     for args in (["help"], ["--help"], []):
         help_text = kn(*args, env=tool_env).stdout
         assert "Serving Commands:\n  service " in help_text
@@ -287,42 +350,83 @@ def test_kn_version_and_help(tool_env: dict[str, str]) -> None:
         assert "Other Commands:\n  plugin " in help_text and "  version " in help_text
     unknown = kn("frobnicate", env=tool_env)
     assert unknown.returncode == 1
-    assert unknown.stderr == ('Error: unknown command "frobnicate" for "kn"\n'
-                              "Run 'kn --help' for usage\n")
+    assert unknown.stderr == (
+        'Error: unknown command "frobnicate" for "kn"\nRun \'kn --help\' for usage\n'
+    )
 
 
 def apply_from_mirror(cluster, *assets: str) -> None:
     """`kubectl apply` the mirror's manifests (generated in-process: the same bytes it serves)."""
     for asset in assets:
         org, repo, _, _, tag, filename = asset.split("/")
-        manifest = next(body for provider in mirror.PROVIDERS
-                        if (body := provider.asset(org, repo, tag, filename, offline_sim()))
-                        is not None)
-        result = subprocess.run(["kubectl", "apply", "--validate=false", "-f", "-"], input=manifest, env=cluster.env,
-                                capture_output=True, timeout=60)
+        manifest = next(
+            body
+            for provider in mirror.PROVIDERS
+            if (body := provider.asset(org, repo, tag, filename, offline_sim())) is not None
+        )
+        result = subprocess.run(
+            ["kubectl", "apply", "--validate=false", "-f", "-"],
+            input=manifest,
+            env=cluster.env,
+            capture_output=True,
+            timeout=60,
+        )
         assert result.returncode == 0, result.stderr.decode()
 
 
 def test_kn_source_ping_create_and_delete(cluster) -> None:
-    apply_from_mirror(cluster, "knative/serving/releases/download/knative-v1.11.0/serving-crds.yaml",
-                      "knative/eventing/releases/download/knative-v1.11.1/eventing-crds.yaml")
-    missing = kn("source", "ping", "create", "ping-source", "--schedule", "* * * * *",
-                 "--sink", "ksvc:nowhere", env=cluster.env)
+    apply_from_mirror(
+        cluster,
+        "knative/serving/releases/download/knative-v1.11.0/serving-crds.yaml",
+        "knative/eventing/releases/download/knative-v1.11.1/eventing-crds.yaml",
+    )
+    missing = kn(
+        "source",
+        "ping",
+        "create",
+        "ping-source",
+        "--schedule",
+        "* * * * *",
+        "--sink",
+        "ksvc:nowhere",
+        env=cluster.env,
+    )
     assert missing.returncode == 1 and "not found" in missing.stderr
-    custom = k8s_client.CustomObjectsApi(k8s_config.new_client_from_config(
-        str(cluster.kubeconfig)))
-    custom.create_namespaced_custom_object("serving.knative.dev", "v1", "default", "services", {
-        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
-        "metadata": {"name": "sockeye"},
-        "spec": {"template": {"spec": {"containers": [
-            {"image": "docker.io/n3wscott/sockeye:v0.7.0"}]}}},
-    })
-    created = kn("source", "ping", "create", "ping-source", "--schedule", "* * * * *",
-                 "--data", '{ "message": "Hello, world!" }', "--sink", "sockeye", env=cluster.env)
+    custom = k8s_client.CustomObjectsApi(k8s_config.new_client_from_config(str(cluster.kubeconfig)))
+    custom.create_namespaced_custom_object(
+        "serving.knative.dev",
+        "v1",
+        "default",
+        "services",
+        {
+            "apiVersion": "serving.knative.dev/v1",
+            "kind": "Service",
+            "metadata": {"name": "sockeye"},
+            "spec": {
+                "template": {
+                    "spec": {"containers": [{"image": "docker.io/n3wscott/sockeye:v0.7.0"}]}
+                }
+            },
+        },
+    )
+    created = kn(
+        "source",
+        "ping",
+        "create",
+        "ping-source",
+        "--schedule",
+        "* * * * *",
+        "--data",
+        '{ "message": "Hello, world!" }',
+        "--sink",
+        "sockeye",
+        env=cluster.env,
+    )
     assert created.returncode == 0, created.stderr
     assert created.stdout == "Ping source 'ping-source' created in namespace 'default'.\n"
-    source = custom.get_namespaced_custom_object("sources.knative.dev", "v1", "default",
-                                                 "pingsources", "ping-source")
+    source = custom.get_namespaced_custom_object(
+        "sources.knative.dev", "v1", "default", "pingsources", "ping-source"
+    )
     assert "contentType" not in source["spec"]
     assert source["spec"]["sink"]["ref"]["name"] == "sockeye"
     assert source["spec"]["data"] == '{ "message": "Hello, world!" }'
@@ -330,38 +434,58 @@ def test_kn_source_ping_create_and_delete(cluster) -> None:
     assert deleted.stdout == "Ping source 'ping-source' deleted in namespace 'default'.\n"
 
 
-@pytest.mark.skipif(not SERVING_AVAILABLE,
-                    reason="the Serving controller (tests/sim/knative/serving.py) is not there yet")
+@pytest.mark.skipif(
+    not SERVING_AVAILABLE,
+    reason="the Serving controller (tests/sim/knative/serving.py) is not there yet",
+)
 def test_kn_service_create_waits_for_ready(cluster) -> None:
-    apply_from_mirror(cluster, "knative/serving/releases/download/knative-v1.11.0/serving-crds.yaml",
-                      "knative/serving/releases/download/knative-v1.11.0/serving-core.yaml",
-                      "knative-extensions/net-kourier/releases/download/knative-v1.11.0/"
-                      "kourier.yaml")
+    apply_from_mirror(
+        cluster,
+        "knative/serving/releases/download/knative-v1.11.0/serving-crds.yaml",
+        "knative/serving/releases/download/knative-v1.11.0/serving-core.yaml",
+        "knative-extensions/net-kourier/releases/download/knative-v1.11.0/kourier.yaml",
+    )
     started = time.monotonic()
-    result = kn("service", "create", "nodeinfo", "--image", "functions/nodeinfo:latest",
-                "--port", "8080", "--wait-timeout", "60", env=cluster.env, timeout=90)
+    result = kn(
+        "service",
+        "create",
+        "nodeinfo",
+        "--image",
+        "functions/nodeinfo:latest",
+        "--port",
+        "8080",
+        "--wait-timeout",
+        "60",
+        env=cluster.env,
+        timeout=90,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr.startswith("Warning: Kubernetes default value is insecure")
     lines = result.stdout.splitlines()
     assert lines[0] == "Creating service 'nodeinfo' in namespace 'default':"
     assert lines[-4].endswith(" Ready to serve.")
-    assert lines[-2] == ("Service 'nodeinfo' created to latest revision 'nodeinfo-00001' is "
-                         "available at URL:")
+    assert lines[-2] == (
+        "Service 'nodeinfo' created to latest revision 'nodeinfo-00001' is available at URL:"
+    )
     assert lines[-1].startswith("http://nodeinfo.default.")
     assert time.monotonic() - started < 30, result.stdout
-    custom = k8s_client.CustomObjectsApi(k8s_config.new_client_from_config(
-        str(cluster.kubeconfig)))
-    service = custom.get_namespaced_custom_object("serving.knative.dev", "v1", "default",
-                                                  "services", "nodeinfo")
+    custom = k8s_client.CustomObjectsApi(k8s_config.new_client_from_config(str(cluster.kubeconfig)))
+    service = custom.get_namespaced_custom_object(
+        "serving.knative.dev", "v1", "default", "services", "nodeinfo"
+    )
     annotations = service["spec"]["template"]["metadata"]["annotations"]
     assert annotations["client.knative.dev/user-image"] == "functions/nodeinfo:latest"
-    again = kn("service", "create", "nodeinfo", "--image", "functions/nodeinfo:latest",
-               env=cluster.env)
+    again = kn(
+        "service", "create", "nodeinfo", "--image", "functions/nodeinfo:latest", env=cluster.env
+    )
     assert again.returncode == 1
-    assert again.stderr.startswith("Error: cannot create service 'nodeinfo' in namespace "
-                                   "'default' because the service already exists")
-    described = json.loads(kn("service", "describe", "nodeinfo", "-o", "json",
-                              env=cluster.env).stdout)
+    assert again.stderr.startswith(
+        "Error: cannot create service 'nodeinfo' in namespace "
+        "'default' because the service already exists"
+    )
+    described = json.loads(
+        kn("service", "describe", "nodeinfo", "-o", "json", env=cluster.env).stdout
+    )
     assert described["status"]["latestReadyRevisionName"] == "nodeinfo-00001"
     deleted = kn("service", "delete", "nodeinfo", env=cluster.env)
     assert deleted.stdout == "Service 'nodeinfo' successfully deleted in namespace 'default'.\n"

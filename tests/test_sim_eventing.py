@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -19,8 +18,9 @@ import pytest
 import requests
 import websocket
 import yaml
-from kubernetes import client, config, watch
+from kubernetes import client, watch
 
+from tests.conftest import api_client, condition, mirror_url, run_kubectl
 from tests.sim import SimCluster
 from tests.sim.apps.sockeye import SockeyeApp
 from tests.sim.mirror import eventing as eventing_files
@@ -28,7 +28,10 @@ from tests.sim.mirror import eventing as eventing_files
 OPERATOR_TAG = "knative-v1.11.4"
 EVENTING_TAG = "knative-v1.11.1"
 EVENTING_FILES = (
-    "eventing-crds.yaml", "eventing-core.yaml", "in-memory-channel.yaml", "mt-channel-broker.yaml"
+    "eventing-crds.yaml",
+    "eventing-core.yaml",
+    "in-memory-channel.yaml",
+    "mt-channel-broker.yaml",
 )
 SOCKEYE_HOST = "sockeye.default.127.0.0.1.sslip.io"
 SOURCE_KINDS = {"ApiServerSource", "ContainerSource", "PingSource", "SinkBinding"}
@@ -86,8 +89,13 @@ spec:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def wait_for(what: str, probe: Callable[[], Any], done: Callable[[Any], bool] = bool,
-             timeout: float = WAIT_SECONDS, interval: float = 0.05) -> Any:
+def wait_for(
+    what: str,
+    probe: Callable[[], Any],
+    done: Callable[[Any], bool] = bool,
+    timeout: float = WAIT_SECONDS,
+    interval: float = 0.05,
+) -> Any:
     """The first result of `probe` that is `done`; fails with the last one seen on timeout."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -103,52 +111,42 @@ def wait_for(what: str, probe: Callable[[], Any], done: Callable[[Any], bool] = 
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
 
 
-def condition(obj: Any, condition_type: str) -> dict:
-    """The condition of that type of an object dict, {} when absent (or not an object)."""
-    if not isinstance(obj, dict):
-        return {}
-    for item in (obj.get("status") or {}).get("conditions") or []:
-        if item.get("type") == condition_type:
-            return item
-    return {}
-
-
 class Cluster:
     """A started SimCluster with kubectl and kubernetes clients bound to it."""
 
     def __init__(self, sim: SimCluster) -> None:
         self.sim = sim
-        api = config.new_client_from_config(config_file=str(sim.kubeconfig))
+        api = api_client(sim)
         self.custom = client.CustomObjectsApi(api)
         self.apps = client.AppsV1Api(api)
         self.core = client.CoreV1Api(api)
         self.extensions = client.ApiextensionsV1Api(api)
 
     def kubectl(self, *args: str, stdin: str | None = None) -> str:
-        result = subprocess.run(
-            ["kubectl", "--kubeconfig", str(self.sim.kubeconfig), *args],
-            input=stdin, capture_output=True, text=True, timeout=60,
-        )
-        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
-        return result.stdout
+        return run_kubectl(self.sim, *args, stdin=stdin)
 
     def mirror_url(self, org: str, repo: str, tag: str, filename: str) -> str:
-        return f"{self.sim.release_mirror}/{org}/{repo}/releases/download/{tag}/{filename}"
+        return mirror_url(self.sim, org, repo, tag, filename)
 
     def wait_deployment_available(self, name: str, namespace: str) -> None:
         wait_for(
             f"Deployment {namespace}/{name} Available",
-            lambda: condition(
-                self.apps.read_namespaced_deployment(name, namespace).to_dict(), "Available"
-            ).get("status") == "True",
+            lambda: (
+                condition(
+                    self.apps.read_namespaced_deployment(name, namespace).to_dict(), "Available"
+                ).get("status")
+                == "True"
+            ),
         )
 
-    def wait_cr_ready(self, group: str, version: str, namespace: str, plural: str,
-                      name: str) -> dict:
+    def wait_cr_ready(
+        self, group: str, version: str, namespace: str, plural: str, name: str
+    ) -> dict:
         return wait_for(
             f"{plural}/{name} Ready",
-            lambda: self.custom.get_namespaced_custom_object(group, version, namespace, plural,
-                                                             name),
+            lambda: self.custom.get_namespaced_custom_object(
+                group, version, namespace, plural, name
+            ),
             done=lambda obj: condition(obj, "Ready").get("status") == "True",
         )
 
@@ -170,25 +168,30 @@ class Cluster:
 
 def install_serving(cluster: Cluster) -> None:
     """Recipes 14.1 and 14.2 through the operator, with the sslip.io domain."""
-    cluster.kubectl("apply", "-f", cluster.mirror_url(
-        "knative", "operator", OPERATOR_TAG, "operator.yaml"))
+    cluster.kubectl(
+        "apply", "-f", cluster.mirror_url("knative", "operator", OPERATOR_TAG, "operator.yaml")
+    )
     cluster.wait_deployment_available("knative-operator", "default")
     cluster.kubectl("create", "namespace", "knative-serving")
     cluster.kubectl("apply", "-f", "-", stdin=SERVING_CR)
-    cluster.wait_cr_ready("operator.knative.dev", "v1beta1", "knative-serving",
-                          "knativeservings", "knative-serving")
+    cluster.wait_cr_ready(
+        "operator.knative.dev", "v1beta1", "knative-serving", "knativeservings", "knative-serving"
+    )
 
 
 def deploy_sockeye(cluster: Cluster) -> None:
-    cluster.kubectl("apply", "-f", cluster.mirror_url(
-        "n3wscott", "sockeye", "v0.7.0", "release.yaml"))
+    cluster.kubectl(
+        "apply", "-f", cluster.mirror_url("n3wscott", "sockeye", "v0.7.0", "release.yaml")
+    )
     cluster.wait_cr_ready("serving.knative.dev", "v1", "default", "services", "sockeye")
 
 
 def open_sockeye_websocket(cluster: Cluster, timeout: float) -> websocket.WebSocket:
     return websocket.create_connection(
-        f"ws://{cluster.sim.ingress_endpoint}/ws", host=SOCKEYE_HOST,
-        origin=f"http://{SOCKEYE_HOST}", timeout=timeout,
+        f"ws://{cluster.sim.ingress_endpoint}/ws",
+        host=SOCKEYE_HOST,
+        origin=f"http://{SOCKEYE_HOST}",
+        timeout=timeout,
     )
 
 
@@ -200,8 +203,11 @@ def receive_event(cluster: Cluster, socket: websocket.WebSocket, timeout: float)
         try:
             return json.loads(socket.recv())
         except websocket.WebSocketTimeoutException:
-            requests.get(f"http://{cluster.sim.ingress_endpoint}/",
-                         headers={"Host": SOCKEYE_HOST}, timeout=timeout)
+            requests.get(
+                f"http://{cluster.sim.ingress_endpoint}/",
+                headers={"Host": SOCKEYE_HOST},
+                timeout=timeout,
+            )
     pytest.fail(f"no event on sockeye's /ws within {timeout:.1f}s")
 
 
@@ -210,9 +216,14 @@ def ready_transitions(cluster: Cluster, until_ready_within: float) -> list[tuple
     seen: list[tuple[str, str]] = []
     stream = watch.Watch()
     deadline = time.monotonic() + until_ready_within
-    for event in stream.stream(cluster.custom.list_namespaced_custom_object,
-                               "sources.knative.dev", "v1", "default", "pingsources",
-                               timeout_seconds=math.ceil(until_ready_within)):
+    for event in stream.stream(
+        cluster.custom.list_namespaced_custom_object,
+        "sources.knative.dev",
+        "v1",
+        "default",
+        "pingsources",
+        timeout_seconds=math.ceil(until_ready_within),
+    ):
         obj = event["object"]
         if obj["metadata"]["name"] != PING_SOURCE:
             continue
@@ -248,8 +259,13 @@ def operator_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clust
         install_serving(cluster)
         cluster.kubectl("create", "namespace", "knative-eventing")
         cluster.kubectl("apply", "-f", "-", stdin=EVENTING_CR_WITH_GITHUB)
-        cluster.wait_cr_ready("operator.knative.dev", "v1beta1", "knative-eventing",
-                              "knativeeventings", "knative-eventing")
+        cluster.wait_cr_ready(
+            "operator.knative.dev",
+            "v1beta1",
+            "knative-eventing",
+            "knativeeventings",
+            "knative-eventing",
+        )
         deploy_sockeye(cluster)
         yield cluster
 
@@ -259,8 +275,11 @@ def operator_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clust
 
 def test_release_files_together_hold_what_the_operator_installs() -> None:
     def keys(objects: list[dict]) -> set[tuple[str, str, str]]:
-        return {(o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
-                for o in objects if o["kind"] != "Namespace"}
+        return {
+            (o["kind"], o["metadata"].get("namespace", ""), o["metadata"]["name"])
+            for o in objects
+            if o["kind"] != "Namespace"
+        }
 
     from_files: set[tuple[str, str, str]] = set()
     for filename in EVENTING_FILES:
@@ -272,8 +291,11 @@ def test_release_files_together_hold_what_the_operator_installs() -> None:
 
 def test_integrationsources_arrive_with_1_17() -> None:
     def plurals(version: str) -> set[str]:
-        return {o["spec"]["names"]["plural"] for o in eventing_files.eventing_crd_objects(version)
-                if o["spec"]["group"] == "sources.knative.dev"}
+        return {
+            o["spec"]["names"]["plural"]
+            for o in eventing_files.eventing_crd_objects(version)
+            if o["spec"]["group"] == "sources.knative.dev"
+        }
 
     assert "integrationsources" not in plurals("1.16.7")
     assert plurals("1.17.6") >= {"integrationsources", "pingsources"}
@@ -285,17 +307,30 @@ def test_sockeye_prints_and_broadcasts_like_sdk_go_2_3() -> None:
     port = app.start()
     try:
         socket = websocket.create_connection(
-            f"ws://127.0.0.1:{port}/ws", origin="http://localhost", timeout=5)
-        structured = {"specversion": "1.0", "id": "42", "source": "/test", "type": "test.type",
-                      "subject": "s", "datacontenttype": "application/json",
-                      "data": {"b": 1, "a": [1, 2]}, "knativearrivaltime": "now"}
-        response = requests.post(f"http://127.0.0.1:{port}/", json=structured, timeout=5,
-                                 headers={"Content-Type": "application/cloudevents+json"})
+            f"ws://127.0.0.1:{port}/ws", origin="http://localhost", timeout=5
+        )
+        structured = {
+            "specversion": "1.0",
+            "id": "42",
+            "source": "/test",
+            "type": "test.type",
+            "subject": "s",
+            "datacontenttype": "application/json",
+            "data": {"b": 1, "a": [1, 2]},
+            "knativearrivaltime": "now",
+        }
+        response = requests.post(
+            f"http://127.0.0.1:{port}/",
+            json=structured,
+            timeout=5,
+            headers={"Content-Type": "application/cloudevents+json"},
+        )
         assert response.status_code == 200
         pushed = json.loads(socket.recv())
         socket.close()
-        malformed = requests.post(f"http://127.0.0.1:{port}/", data=b"{}", timeout=5,
-                                  headers={"Ce-Specversion": "1.0"})
+        malformed = requests.post(
+            f"http://127.0.0.1:{port}/", data=b"{}", timeout=5, headers={"Ce-Specversion": "1.0"}
+        )
         assert malformed.status_code == 400
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
     finally:
@@ -319,7 +354,8 @@ def test_sockeye_prints_and_broadcasts_like_sdk_go_2_3() -> None:
     assert lines[20].endswith(
         'Broadasting to 1 clients: {"data":{"a":[1,2],"b":1},"datacontenttype":'
         '"application/json","id":"42","knativearrivaltime":"now","source":"/test",'
-        '"specversion":"1.0","subject":"s","type":"test.type"}')
+        '"specversion":"1.0","subject":"s","type":"test.type"}'
+    )
     assert pushed["data"] == {"b": 1, "a": [1, 2]}
 
 
@@ -331,37 +367,59 @@ def test_operator_installed_eventing_serves_the_source_kinds(operator_cluster: C
     listing = operator_cluster.kubectl("api-resources", "--api-group=sources.knative.dev")
     assert "pingsources" in listing
     adapter = operator_cluster.apps.read_namespaced_deployment(
-        "pingsource-mt-adapter", "knative-eventing")
+        "pingsource-mt-adapter", "knative-eventing"
+    )
     assert adapter.metadata.labels["app.kubernetes.io/version"] == "1.11.1"
 
 
 def test_github_source_is_served_when_enabled(operator_cluster: Cluster) -> None:
-    wait_for("githubsources CRD Established", lambda: condition(
-        operator_cluster.extensions.read_custom_resource_definition(
-            "githubsources.sources.knative.dev").to_dict(), "Established").get("status") == "True")
+    wait_for(
+        "githubsources CRD Established",
+        lambda: (
+            condition(
+                operator_cluster.extensions.read_custom_resource_definition(
+                    "githubsources.sources.knative.dev"
+                ).to_dict(),
+                "Established",
+            ).get("status")
+            == "True"
+        ),
+    )
     assert "GitHubSource" in operator_cluster.source_kinds("v1alpha1")
     listing = operator_cluster.kubectl("api-resources", "--api-group=sources.knative.dev")
     assert "githubsources" in listing
-    wait_for("github-controller-manager ready", lambda: (
-        operator_cluster.apps.read_namespaced_stateful_set(
-            "github-controller-manager", "knative-sources").status.ready_replicas or 0) >= 1)
+    wait_for(
+        "github-controller-manager ready",
+        lambda: (
+            (
+                operator_cluster.apps.read_namespaced_stateful_set(
+                    "github-controller-manager", "knative-sources"
+                ).status.ready_replicas
+                or 0
+            )
+            >= 1
+        ),
+    )
 
 
 def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster) -> None:
     cluster = operator_cluster
     period = cluster.sim.clock.scaled(60)
     cluster.kubectl("apply", "-f", "-", stdin=PINGSOURCE_YAML)
-    source = cluster.wait_cr_ready("sources.knative.dev", "v1", "default", "pingsources",
-                                   PING_SOURCE)
+    source = cluster.wait_cr_ready(
+        "sources.knative.dev", "v1", "default", "pingsources", PING_SOURCE
+    )
     assert source["status"]["sinkUri"] == "http://sockeye.default.svc.cluster.local"
     table = cluster.kubectl("get", "pingsource", PING_SOURCE).splitlines()
     assert table[0].split() == ["NAME", "SINK", "SCHEDULE", "AGE", "READY", "REASON"]
     assert table[1].split()[-1] == "True"
     assert source["metadata"]["finalizers"] == ["pingsources.sources.knative.dev"]
-    assert source["status"]["ceAttributes"] == [{
-        "source": "/apis/v1/namespaces/default/pingsources/ping-source",
-        "type": "dev.knative.sources.ping",
-    }]
+    assert source["status"]["ceAttributes"] == [
+        {
+            "source": "/apis/v1/namespaces/default/pingsources/ping-source",
+            "type": "dev.knative.sources.ping",
+        }
+    ]
 
     socket = open_sockeye_websocket(cluster, timeout=period / 2)
     try:
@@ -375,8 +433,10 @@ def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster)
 
     pods = wait_for("a running sockeye pod", cluster.sockeye_pods)
     log = cluster.core.read_namespaced_pod_log(pods[0], "default", container="user-container")
-    assert "got Validation: valid\nContext Attributes,\n  specversion: 1.0\n" \
-           "  type: dev.knative.sources.ping\n" in log
+    assert (
+        "got Validation: valid\nContext Attributes,\n  specversion: 1.0\n"
+        "  type: dev.knative.sources.ping\n" in log
+    )
     assert f"  id: {event['id']}\n" in log
     assert 'Data,\n  {\n    "message": "Hello, world!"\n  }\n' in log
     assert "Broadasting to 1 clients: " in log
@@ -385,8 +445,10 @@ def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster)
 def test_sockeye_websocket_without_origin_is_refused(operator_cluster: Cluster) -> None:
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         websocket.create_connection(
-            f"ws://{operator_cluster.sim.ingress_endpoint}/ws", host=SOCKEYE_HOST,
-            suppress_origin=True, timeout=5,
+            f"ws://{operator_cluster.sim.ingress_endpoint}/ws",
+            host=SOCKEYE_HOST,
+            suppress_origin=True,
+            timeout=5,
         )
     assert refused.value.status_code == 403
 
@@ -397,41 +459,66 @@ def test_pingsource_written_as_v1beta2_becomes_ready(operator_cluster: Cluster) 
         "apiVersion": "sources.knative.dev/v1beta2",
         "kind": "PingSource",
         "metadata": {"name": "kn-ping"},
-        "spec": {"schedule": "* * * * *", "data": '{"from": "kn"}',
-                 "sink": {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
-                                  "name": "sockeye"}}},
+        "spec": {
+            "schedule": "* * * * *",
+            "data": '{"from": "kn"}',
+            "sink": {
+                "ref": {
+                    "apiVersion": "serving.knative.dev/v1",
+                    "kind": "Service",
+                    "name": "sockeye",
+                }
+            },
+        },
     }
     cluster = operator_cluster
     cluster.custom.create_namespaced_custom_object(
-        "sources.knative.dev", "v1beta2", "default", "pingsources", body)
+        "sources.knative.dev", "v1beta2", "default", "pingsources", body
+    )
     try:
-        source = cluster.wait_cr_ready("sources.knative.dev", "v1beta2", "default",
-                                       "pingsources", "kn-ping")
+        source = cluster.wait_cr_ready(
+            "sources.knative.dev", "v1beta2", "default", "pingsources", "kn-ping"
+        )
         assert source["apiVersion"] == "sources.knative.dev/v1beta2"
         assert source["status"]["sinkUri"] == "http://sockeye.default.svc.cluster.local"
         # kn sets no contentType: no datacontenttype, the data printed raw on one line.
-        block = ("  type: dev.knative.sources.ping\n"
-                 "  source: /apis/v1/namespaces/default/pingsources/kn-ping\n")
-        log = wait_for("kn-ping's event in sockeye's log", lambda: "\n".join(
-            cluster.core.read_namespaced_pod_log(pod, "default", container="user-container")
-            for pod in cluster.sockeye_pods()), done=lambda text: block in text)
-        printed = log[log.index(block):].split("\n\n", 1)[0]
+        block = (
+            "  type: dev.knative.sources.ping\n"
+            "  source: /apis/v1/namespaces/default/pingsources/kn-ping\n"
+        )
+        log = wait_for(
+            "kn-ping's event in sockeye's log",
+            lambda: "\n".join(
+                cluster.core.read_namespaced_pod_log(pod, "default", container="user-container")
+                for pod in cluster.sockeye_pods()
+            ),
+            done=lambda text: block in text,
+        )
+        printed = log[log.index(block) :].split("\n\n", 1)[0]
         assert "datacontenttype" not in printed
         assert printed.endswith('\nData,\n  {"from": "kn"}')
     finally:
         cluster.custom.delete_namespaced_custom_object(
-            "sources.knative.dev", "v1", "default", "pingsources", "kn-ping")
+            "sources.knative.dev", "v1", "default", "pingsources", "kn-ping"
+        )
 
 
 def test_pingsource_with_a_missing_sink_is_not_ready(operator_cluster: Cluster) -> None:
     cluster = operator_cluster
-    cluster.kubectl("apply", "-f", "-", stdin=PINGSOURCE_YAML.replace(
-        "name: ping-source", "name: lost-ping").replace("name: sockeye", "name: nowhere"))
+    cluster.kubectl(
+        "apply",
+        "-f",
+        "-",
+        stdin=PINGSOURCE_YAML.replace("name: ping-source", "name: lost-ping").replace(
+            "name: sockeye", "name: nowhere"
+        ),
+    )
     try:
         source = wait_for(
             "lost-ping SinkProvided False",
             lambda: cluster.custom.get_namespaced_custom_object(
-                "sources.knative.dev", "v1", "default", "pingsources", "lost-ping"),
+                "sources.knative.dev", "v1", "default", "pingsources", "lost-ping"
+            ),
             done=lambda obj: condition(obj, "SinkProvided").get("status") == "False",
         )
         assert condition(source, "SinkProvided").get("reason") == "NotFound"
@@ -453,12 +540,26 @@ def test_yaml_installed_eventing_loses_only_the_first_ping_event(
     period = cluster.sim.clock.scaled(60)
     install_serving(cluster)
     # One kubectl run applying the four files in the chapter's order.
-    cluster.kubectl("apply", *[
-        argument for filename in EVENTING_FILES
-        for argument in ("-f", cluster.mirror_url("knative", "eventing", EVENTING_TAG, filename))
-    ])
-    for name in ("eventing-controller", "eventing-webhook", "imc-controller", "imc-dispatcher",
-                 "mt-broker-filter", "mt-broker-ingress", "mt-broker-controller"):
+    cluster.kubectl(
+        "apply",
+        *[
+            argument
+            for filename in EVENTING_FILES
+            for argument in (
+                "-f",
+                cluster.mirror_url("knative", "eventing", EVENTING_TAG, filename),
+            )
+        ],
+    )
+    for name in (
+        "eventing-controller",
+        "eventing-webhook",
+        "imc-controller",
+        "imc-dispatcher",
+        "mt-broker-filter",
+        "mt-broker-ingress",
+        "mt-broker-controller",
+    ):
         cluster.wait_deployment_available(name, "knative-eventing")
     assert cluster.source_kinds("v1") >= SOURCE_KINDS
     adapter = cluster.apps.read_namespaced_deployment("pingsource-mt-adapter", "knative-eventing")
@@ -467,19 +568,26 @@ def test_yaml_installed_eventing_loses_only_the_first_ping_event(
 
     # A schedule that never fires while the adapter scales up; "* * * * *" is set later, away
     # from a tick, so that the first tick to fire is known.
-    cluster.kubectl("apply", "-f", "-",
-                    stdin=PINGSOURCE_YAML.replace('"* * * * *"', '"0 0 1 1 *"'))
+    cluster.kubectl("apply", "-f", "-", stdin=PINGSOURCE_YAML.replace('"* * * * *"', '"0 0 1 1 *"'))
     transitions = ready_transitions(cluster, until_ready_within=WAIT_SECONDS)
     assert ("False", "MinimumReplicasUnavailable") in transitions
     assert transitions[-1] == ("True", "")
-    assert cluster.apps.read_namespaced_deployment(
-        "pingsource-mt-adapter", "knative-eventing").spec.replicas == 1
+    assert (
+        cluster.apps.read_namespaced_deployment(
+            "pingsource-mt-adapter", "knative-eventing"
+        ).spec.replicas
+        == 1
+    )
 
     socket = open_sockeye_websocket(cluster, timeout=period / 2)
     try:
         first_tick = wait_until_mid_period(period)
         cluster.custom.patch_namespaced_custom_object(
-            "sources.knative.dev", "v1", "default", "pingsources", PING_SOURCE,
+            "sources.knative.dev",
+            "v1",
+            "default",
+            "pingsources",
+            PING_SOURCE,
             {"spec": {"schedule": "* * * * *"}},
         )
         event = receive_event(cluster, socket, timeout=3.5 * period)

@@ -25,30 +25,55 @@ GADGET_CRD = {
     "spec": {
         "group": "tools.example.com",
         "scope": "Namespaced",
-        "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget",
-                  "shortNames": ["gd"]},
-        "versions": [{
-            "name": "v1", "served": True, "storage": True,
-            "subresources": {"status": {}},
-            "schema": {"openAPIV3Schema": {"type": "object",
-                                           "x-kubernetes-preserve-unknown-fields": True}},
-            "additionalPrinterColumns": [
-                {"name": "Size", "type": "string", "jsonPath": ".spec.size"},
-                {"name": "Ready", "type": "string",
-                 "jsonPath": '.status.conditions[?(@.type=="Ready")].status'},
-                {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
-            ],
-        }],
+        "names": {
+            "plural": "gadgets",
+            "singular": "gadget",
+            "kind": "Gadget",
+            "shortNames": ["gd"],
+        },
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": True,
+                    }
+                },
+                "additionalPrinterColumns": [
+                    {"name": "Size", "type": "string", "jsonPath": ".spec.size"},
+                    {
+                        "name": "Ready",
+                        "type": "string",
+                        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+                    },
+                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+                ],
+            }
+        ],
     },
 }
-GADGET = {"apiVersion": "tools.example.com/v1", "kind": "Gadget",
-          "metadata": {"name": "g1", "namespace": "default"}, "spec": {"size": "big"}}
+GADGET = {
+    "apiVersion": "tools.example.com/v1",
+    "kind": "Gadget",
+    "metadata": {"name": "g1", "namespace": "default"},
+    "spec": {"size": "big"},
+}
 DEPLOYMENT = {
-    "apiVersion": "apps/v1", "kind": "Deployment",
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
     "metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
-    "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "web"}},
-             "template": {"metadata": {"labels": {"app": "web"}},
-                          "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]}}},
+    "spec": {
+        "replicas": 1,
+        "selector": {"matchLabels": {"app": "web"}},
+        "template": {
+            "metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.25"}]},
+        },
+    },
 }
 DISCOVERY_NOISE = ("couldn't get resource list", "memcache", "discovery", "Warning", "error")
 
@@ -68,7 +93,11 @@ class Kubectl:
     def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [self.binary, "--cache-dir", str(self.workdir / "cache"), *args],
-            env=self.env, capture_output=True, text=True, timeout=30)
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if check:
             assert result.returncode == 0, result.stderr
             assert not any(word in result.stderr for word in DISCOVERY_NOISE), result.stderr
@@ -87,8 +116,9 @@ def kubectl(sim_cluster: SimCluster, tmp_path: Path) -> Kubectl:
 
 def install_gadgets(kubectl: Kubectl) -> None:
     kubectl.run("apply", "-f", kubectl.write("crd.yaml", GADGET_CRD))
-    kubectl.run("wait", "--for=condition=Established", "crd/gadgets.tools.example.com",
-                "--timeout=10s")
+    kubectl.run(
+        "wait", "--for=condition=Established", "crd/gadgets.tools.example.com", "--timeout=10s"
+    )
 
 
 def test_get_deployment_table_json_and_yaml(kubectl: Kubectl) -> None:
@@ -116,24 +146,38 @@ def test_custom_resource_printer_columns(kubectl: Kubectl) -> None:
 
 
 def test_client_side_apply_create_reapply_change(kubectl: Kubectl) -> None:
-    path = kubectl.write("cm.yaml", {"apiVersion": "v1", "kind": "ConfigMap",
-                                     "metadata": {"name": "settings", "namespace": "default"},
-                                     "data": {"a": "1", "b": "2"}})
+    path = kubectl.write(
+        "cm.yaml",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "default"},
+            "data": {"a": "1", "b": "2"},
+        },
+    )
     assert "configmap/settings created" in kubectl.run("apply", "-f", path).stdout
     assert "configmap/settings unchanged" in kubectl.run("apply", "-f", path).stdout
-    path = kubectl.write("cm.yaml", {"apiVersion": "v1", "kind": "ConfigMap",
-                                     "metadata": {"name": "settings", "namespace": "default"},
-                                     "data": {"a": "3"}})
+    path = kubectl.write(
+        "cm.yaml",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "settings", "namespace": "default"},
+            "data": {"a": "3"},
+        },
+    )
     assert "configmap/settings configured" in kubectl.run("apply", "-f", path).stdout
     data = json.loads(kubectl.run("get", "cm", "settings", "-o", "json").stdout)["data"]
     assert data == {"a": "3"}
     deployment = json.loads(json.dumps(DEPLOYMENT))
     kubectl.run("apply", "-f", kubectl.write("deploy.yaml", deployment))
     deployment["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.26"
-    assert "configured" in kubectl.run("apply", "-f", kubectl.write("deploy.yaml",
-                                                                    deployment)).stdout
-    image = kubectl.run("get", "deploy", "web", "-o",
-                        "jsonpath={.spec.template.spec.containers[0].image}").stdout
+    assert (
+        "configured" in kubectl.run("apply", "-f", kubectl.write("deploy.yaml", deployment)).stdout
+    )
+    image = kubectl.run(
+        "get", "deploy", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"
+    ).stdout
     assert image == "nginx:1.26"
 
 
@@ -146,8 +190,15 @@ def test_server_side_apply_and_delete(kubectl: Kubectl) -> None:
     again = json.loads(kubectl.run("get", "gadget", "g1", "-o", "json").stdout)
     assert again["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
     changed = {**GADGET, "spec": {"size": "small"}}
-    conflict = kubectl.run("apply", "--server-side", "--field-manager", "other", "-f",
-                           kubectl.write("other.yaml", changed), check=False)
+    conflict = kubectl.run(
+        "apply",
+        "--server-side",
+        "--field-manager",
+        "other",
+        "-f",
+        kubectl.write("other.yaml", changed),
+        check=False,
+    )
     assert conflict.returncode != 0
     assert 'conflict with "kubectl"' in conflict.stderr
     assert '"g1" deleted' in kubectl.run("delete", "-f", path).stdout
@@ -162,8 +213,13 @@ def test_wait_for_condition_set_from_another_thread(kubectl: Kubectl) -> None:
 
     def become_ready() -> None:
         time.sleep(0.5)
-        store.update_status("tools.example.com/v1", "Gadget", "g1", "default",
-                            {"conditions": [{"type": "Ready", "status": "True"}]})
+        store.update_status(
+            "tools.example.com/v1",
+            "Gadget",
+            "g1",
+            "default",
+            {"conditions": [{"type": "Ready", "status": "True"}]},
+        )
 
     threading.Thread(target=become_ready).start()
     started = time.monotonic()
@@ -173,11 +229,19 @@ def test_wait_for_condition_set_from_another_thread(kubectl: Kubectl) -> None:
 
 
 def test_logs_of_a_container(kubectl: Kubectl) -> None:
-    kubectl.sim.store.create({
-        "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": "talker", "namespace": "default"},
-        "spec": {"containers": [{"name": "app", "image": "busybox"},
-                                {"name": "queue-proxy", "image": "busybox"}]}})
+    kubectl.sim.store.create(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "talker", "namespace": "default"},
+            "spec": {
+                "containers": [
+                    {"name": "app", "image": "busybox"},
+                    {"name": "queue-proxy", "image": "busybox"},
+                ]
+            },
+        }
+    )
     kubectl.sim.store.append_log("default", "talker", "app", "hello from app")
     assert kubectl.run("logs", "talker", "-c", "app").stdout == "hello from app\n"
     # kubectl itself picks the first container when none is named (the server would refuse).

@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 import requests
 import yaml
-from kubernetes import client, config, utils
+from kubernetes import client, utils
 
+from tests.conftest import api_client, condition, mirror_url
 from tests.sim import SimCluster
 
 OPERATOR_GROUP, OPERATOR_VERSION = "operator.knative.dev", "v1beta1"
@@ -49,26 +50,10 @@ def wait_until(what: str, probe: Callable[[], Any], timeout: float = 10.0) -> An
     pytest.fail(f"timed out waiting for {what}; last seen {last!r}")
 
 
-def api_client(sim: SimCluster) -> client.ApiClient:
-    return config.new_client_from_config(str(sim.kubeconfig))
-
-
 def mirror_objects(sim: SimCluster, org: str, repo: str, tag: str, name: str) -> list[dict]:
-    url = f"{sim.release_mirror}/{org}/{repo}/releases/download/{tag}/{name}"
-    response = requests.get(url, timeout=10)
+    response = requests.get(mirror_url(sim, org, repo, tag, name), timeout=10)
     response.raise_for_status()
     return [doc for doc in yaml.safe_load_all(response.text) if doc]
-
-
-def condition(obj: dict, condition_type: str) -> dict:
-    return next(
-        (
-            c
-            for c in (obj.get("status") or {}).get("conditions") or []
-            if c["type"] == condition_type
-        ),
-        {},
-    )
 
 
 def install_operator(sim: SimCluster, version: str = "1.11.4") -> str:

@@ -32,17 +32,28 @@ def nodeinfo(name: str = "nodeinfo", window: str | None = None) -> dict:
     template: dict = {"spec": {"containers": [{"image": "functions/nodeinfo:latest"}]}}
     if window:
         template["metadata"] = {"annotations": {"autoscaling.knative.dev/window": window}}
-    return {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
-            "metadata": {"name": name}, "spec": {"template": template}}
+    return {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": name},
+        "spec": {"template": template},
+    }
 
 
 def create_ksvc(sim: SimCluster, body: dict) -> dict:
     custom = client.CustomObjectsApi(api_client(sim))
-    custom.create_namespaced_custom_object(SERVING_GROUP, SERVING_VERSION, "default",
-                                           "services", body)
+    custom.create_namespaced_custom_object(
+        SERVING_GROUP, SERVING_VERSION, "default", "services", body
+    )
     name = body["metadata"]["name"]
-    return wait_until(f"ksvc {name} Ready", lambda: _ready_or_none(custom.get_namespaced_custom_object(
-        SERVING_GROUP, SERVING_VERSION, "default", "services", name)))
+    return wait_until(
+        f"ksvc {name} Ready",
+        lambda: _ready_or_none(
+            custom.get_namespaced_custom_object(
+                SERVING_GROUP, SERVING_VERSION, "default", "services", name
+            )
+        ),
+    )
 
 
 def _ready_or_none(obj: dict) -> dict | None:
@@ -51,12 +62,16 @@ def _ready_or_none(obj: dict) -> dict | None:
 
 def read_revision(sim: SimCluster, name: str) -> dict:
     return client.CustomObjectsApi(api_client(sim)).get_namespaced_custom_object(
-        SERVING_GROUP, SERVING_VERSION, "default", "revisions", name)
+        SERVING_GROUP, SERVING_VERSION, "default", "revisions", name
+    )
 
 
 def pods_of(sim: SimCluster, service: str) -> list:
-    return client.CoreV1Api(api_client(sim)).list_namespaced_pod(
-        "default", label_selector=f"serving.knative.dev/service={service}").items
+    return (
+        client.CoreV1Api(api_client(sim))
+        .list_namespaced_pod("default", label_selector=f"serving.knative.dev/service={service}")
+        .items
+    )
 
 
 def through_ingress(sim: SimCluster, host: str) -> requests.Response:
@@ -79,16 +94,28 @@ def test_nodeinfo_becomes_ready_and_answers_through_the_ingress(
     status = ksvc["status"]
     assert status["url"] == f"http://{EXTERNAL_HOST}"
     assert status["address"]["url"] == "http://nodeinfo.default.svc.cluster.local"
-    assert status["latestCreatedRevisionName"] == status["latestReadyRevisionName"] == (
-        "nodeinfo-00001")
-    assert status["traffic"] == [{"latestRevision": True, "percent": 100,
-                                  "revisionName": "nodeinfo-00001"}]
+    assert (
+        status["latestCreatedRevisionName"]
+        == status["latestReadyRevisionName"]
+        == ("nodeinfo-00001")
+    )
+    assert status["traffic"] == [
+        {"latestRevision": True, "percent": 100, "revisionName": "nodeinfo-00001"}
+    ]
     assert [c["type"] for c in status["conditions"]] == [
-        "ConfigurationsReady", "Ready", "RoutesReady"]
+        "ConfigurationsReady",
+        "Ready",
+        "RoutesReady",
+    ]
     assert ksvc["metadata"]["annotations"]["serving.knative.dev/creator"] == "kubernetes-admin"
-    pods = wait_until("a Ready pod", lambda: [
-        p for p in pods_of(serving_cluster, "nodeinfo")
-        if p.status.container_statuses and all(c.ready for c in p.status.container_statuses)])
+    pods = wait_until(
+        "a Ready pod",
+        lambda: [
+            p
+            for p in pods_of(serving_cluster, "nodeinfo")
+            if p.status.container_statuses and all(c.ready for c in p.status.container_statuses)
+        ],
+    )
     assert [c.name for c in pods[0].spec.containers] == ["user-container", "queue-proxy"]
     assert pods[0].metadata.name.startswith("nodeinfo-00001-deployment-")
     assert pods[0].metadata.labels["serving.knative.dev/revision"] == "nodeinfo-00001"
@@ -111,14 +138,21 @@ def test_unknown_host_gets_envoy_404(serving_cluster: SimCluster) -> None:
 def test_scale_to_zero_then_cold_start(serving_cluster: SimCluster) -> None:
     create_ksvc(serving_cluster, nodeinfo("sleepy", window="6s"))
     wait_until("pods to go", lambda: not pods_of(serving_cluster, "sleepy"), timeout=15)
-    revision = wait_until("revision scaled to zero", lambda: _ready_or_none(
-        read_revision(serving_cluster, "sleepy-00001")))
+    revision = wait_until(
+        "revision scaled to zero",
+        lambda: _ready_or_none(read_revision(serving_cluster, "sleepy-00001")),
+    )
     active = condition(revision, "Active")
     assert (active["status"], active["reason"], active["message"], active["severity"]) == (
-        "False", "NoTraffic", "The target is not receiving traffic.", "Info")
+        "False",
+        "NoTraffic",
+        "The target is not receiving traffic.",
+        "Info",
+    )
     assert revision["status"]["desiredReplicas"] == 0
     deployment = client.AppsV1Api(api_client(serving_cluster)).read_namespaced_deployment(
-        "sleepy-00001-deployment", "default")
+        "sleepy-00001-deployment", "default"
+    )
     assert deployment.spec.replicas == 0
     started = time.monotonic()
     response = through_ingress(serving_cluster, "sleepy.default.127.0.0.1.sslip.io")
@@ -155,39 +189,63 @@ def test_no_scale_down_fault_keeps_the_pod(make_sim_cluster: Callable[..., SimCl
 
 
 def test_websocket_is_tunnelled_to_the_pod(serving_cluster: SimCluster) -> None:
-    sockeye = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
-               "metadata": {"name": "sockeye"},
-               "spec": {"template": {"spec": {"containers": [
-                   {"image": "docker.io/n3wscott/sockeye:v0.7.0"}]}}}}
+    sockeye = {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": "sockeye"},
+        "spec": {
+            "template": {"spec": {"containers": [{"image": "docker.io/n3wscott/sockeye:v0.7.0"}]}}
+        },
+    }
     create_ksvc(serving_cluster, sockeye)
     host = "sockeye.default.127.0.0.1.sslip.io"
     connection = websocket.create_connection(
-        f"ws://{serving_cluster.ingress_endpoint}/ws", host=host, origin=f"http://{host}",
-        timeout=10)
+        f"ws://{serving_cluster.ingress_endpoint}/ws",
+        host=host,
+        origin=f"http://{host}",
+        timeout=10,
+    )
     try:
         response = requests.post(
             f"http://{serving_cluster.ingress_endpoint}/",
-            headers={"Host": host, "Ce-Id": "1", "Ce-Source": "/test", "Ce-Specversion": "1.0",
-                     "Ce-Type": "dev.test", "Content-Type": "application/json"},
-            data=b'{"message": "hi"}', timeout=10)
+            headers={
+                "Host": host,
+                "Ce-Id": "1",
+                "Ce-Source": "/test",
+                "Ce-Specversion": "1.0",
+                "Ce-Type": "dev.test",
+                "Content-Type": "application/json",
+            },
+            data=b'{"message": "hi"}',
+            timeout=10,
+        )
         assert response.status_code < 300
         received = json.loads(connection.recv())
     finally:
         connection.close()
     assert (received["id"], received["type"], received["data"]) == (
-        "1", "dev.test", {"message": "hi"})
+        "1",
+        "dev.test",
+        {"message": "hi"},
+    )
 
 
 def test_template_change_rolls_out_a_second_revision(serving_cluster: SimCluster) -> None:
     create_ksvc(serving_cluster, nodeinfo("rolling"))
     custom = client.CustomObjectsApi(api_client(serving_cluster))
     custom.patch_namespaced_custom_object(
-        SERVING_GROUP, SERVING_VERSION, "default", "services", "rolling",
-        {"spec": {"template": {"metadata": {"annotations": {"example.com/rev": "2"}}}}})
+        SERVING_GROUP,
+        SERVING_VERSION,
+        "default",
+        "services",
+        "rolling",
+        {"spec": {"template": {"metadata": {"annotations": {"example.com/rev": "2"}}}}},
+    )
 
     def second_revision_serves() -> dict | None:
-        ksvc = custom.get_namespaced_custom_object(SERVING_GROUP, SERVING_VERSION, "default",
-                                                   "services", "rolling")
+        ksvc = custom.get_namespaced_custom_object(
+            SERVING_GROUP, SERVING_VERSION, "default", "services", "rolling"
+        )
         traffic = ksvc.get("status", {}).get("traffic") or [{}]
         ready = _ready_or_none(ksvc)
         return ksvc if ready and traffic[0].get("revisionName") == "rolling-00002" else None
@@ -201,18 +259,29 @@ def test_template_change_rolls_out_a_second_revision(serving_cluster: SimCluster
 def test_unpullable_image_fails_the_revision(serving_cluster: SimCluster) -> None:
     custom = client.CustomObjectsApi(api_client(serving_cluster))
     image = "docker.io/functions/nodeinfo@" + UNPULLABLE_DIGEST
-    custom.create_namespaced_custom_object(SERVING_GROUP, SERVING_VERSION, "default", "services", {
-        "apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": {"name": "broken"},
-        "spec": {"template": {"spec": {"containers": [{"image": image}]}}}})
+    custom.create_namespaced_custom_object(
+        SERVING_GROUP,
+        SERVING_VERSION,
+        "default",
+        "services",
+        {
+            "apiVersion": "serving.knative.dev/v1",
+            "kind": "Service",
+            "metadata": {"name": "broken"},
+            "spec": {"template": {"spec": {"containers": [{"image": image}]}}},
+        },
+    )
 
     def failed() -> dict | None:
-        ksvc = custom.get_namespaced_custom_object(SERVING_GROUP, SERVING_VERSION, "default",
-                                                   "services", "broken")
+        ksvc = custom.get_namespaced_custom_object(
+            SERVING_GROUP, SERVING_VERSION, "default", "services", "broken"
+        )
         return ksvc if condition(ksvc, "ConfigurationsReady").get("status") == "False" else None
 
     ksvc = wait_until("ConfigurationsReady False", failed)
     configurations = condition(ksvc, "ConfigurationsReady")
     assert configurations["reason"] == "RevisionFailed"
     assert configurations["message"] == (
-        f'Revision "broken-00001" failed with message: Back-off pulling image "{image}".')
+        f'Revision "broken-00001" failed with message: Back-off pulling image "{image}".'
+    )
     assert condition(ksvc, "Ready")["status"] == "False"

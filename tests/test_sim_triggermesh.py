@@ -6,14 +6,14 @@ result is read back through discovery and the official kubernetes client.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections import Counter
 
 import pytest
 import yaml
-from kubernetes import client, config
+from kubernetes import client
 
+from tests.conftest import api_client, mirror_url, run_kubectl
 from tests.sim import SimCluster
 from tests.sim.mirror import eventing as release_files
 
@@ -29,22 +29,18 @@ WAIT_SECONDS = 60.0
 
 
 def _kubectl(sim: SimCluster, *args: str) -> str:
-    result = subprocess.run(
-        ["kubectl", "--kubeconfig", str(sim.kubeconfig), *args],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
-    return result.stdout
+    return run_kubectl(sim, *args, timeout=120)
 
 
 def _url(sim: SimCluster, filename: str) -> str:
-    return f"{sim.release_mirror}/triggermesh/triggermesh/releases/download/{TAG}/{filename}"
+    return mirror_url(sim, "triggermesh", "triggermesh", TAG, filename)
 
 
 def _available(apps: client.AppsV1Api, name: str) -> bool:
     deployment = apps.read_namespaced_deployment(name, "triggermesh")
-    return any(c.type == "Available" and c.status == "True"
-               for c in deployment.status.conditions or [])
+    return any(
+        c.type == "Available" and c.status == "True" for c in deployment.status.conditions or []
+    )
 
 
 def test_crds_file_has_the_real_shape() -> None:
@@ -59,18 +55,18 @@ def test_crds_file_has_the_real_shape() -> None:
 
 def test_webhooks_fail_closed() -> None:
     body = release_files.asset("triggermesh", "triggermesh", TAG, "triggermesh.yaml", None)
-    configurations = [obj for obj in yaml.safe_load_all(body)
-                      if obj["kind"].endswith("WebhookConfiguration")]
+    configurations = [
+        obj for obj in yaml.safe_load_all(body) if obj["kind"].endswith("WebhookConfiguration")
+    ]
     assert configurations
-    assert {hook["failurePolicy"] for obj in configurations for hook in obj["webhooks"]} == {
-        "Fail"}
+    assert {hook["failurePolicy"] for obj in configurations for hook in obj["webhooks"]} == {"Fail"}
 
 
 def test_applied_release_serves_the_groups_and_runs(sim_cluster: SimCluster) -> None:
     _kubectl(sim_cluster, "apply", "-f", _url(sim_cluster, "triggermesh-crds.yaml"))
     _kubectl(sim_cluster, "apply", "-f", _url(sim_cluster, "triggermesh.yaml"))
 
-    api = config.new_client_from_config(config_file=str(sim_cluster.kubeconfig))
+    api = api_client(sim_cluster)
     custom, apps = client.CustomObjectsApi(api), client.AppsV1Api(api)
     for group, count in GROUP_COUNTS.items():
         resources = custom.get_api_resources(group, "v1alpha1").resources

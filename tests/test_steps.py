@@ -84,3 +84,33 @@ def test_a_step_without_an_action_is_not_implemented(plan):
     with pytest.raises(StepNotImplemented, match="step 14.1 .* is not implemented yet"):
         runner.ensure("14.1")
     assert runner.outcomes["14.1"].status is Status.NOT_IMPLEMENTED
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected"),
+    [
+        (ValueError("bad document"), "unexpected ValueError: bad document"),
+        (KeyError("kind"), "unexpected KeyError"),
+    ],
+)
+def test_an_unexpected_exception_fails_the_step(plan, raised, expected):
+    def action(ctx) -> dict:
+        raise raised
+
+    runner = StepRunner(plan, make_context=lambda step: None, actions={"14.1": action})
+    with pytest.raises(StepFailed, match=expected):
+        runner.ensure("14.1")
+    assert runner.outcomes["14.1"].status is Status.FAILED
+    with pytest.raises(StepFailed):
+        runner.ensure("14.1")
+
+
+def test_an_interrupted_step_is_recorded_as_failed_and_the_interrupt_goes_on(plan):
+    def action(ctx) -> dict:
+        raise KeyboardInterrupt
+
+    runner = StepRunner(plan, make_context=lambda step: None, actions={"14.1": action})
+    with pytest.raises(KeyboardInterrupt):
+        runner.ensure("14.1")
+    assert runner.outcomes["14.1"].status is Status.FAILED
+    assert runner.outcomes["14.1"].error == "interrupted (KeyboardInterrupt)"

@@ -91,8 +91,9 @@ def test_recipe_14_1_passes_on_an_existing_cluster(tmp_path, sim_cluster):
     assert "7 passed" in result.stdout
 
 
-def test_recipe_14_1_for_knative_1_14_uses_the_operator_namespace(tmp_path, sim_cluster):
-    result, summary = run_suites(tmp_path, *existing(sim_cluster), "--knative-version", "1.14")
+def test_recipe_14_1_for_knative_1_14_uses_the_operator_namespace(tmp_path, make_sim_cluster):
+    sim = make_sim_cluster(kubernetes_version="1.29.2")
+    result, summary = run_suites(tmp_path, *existing(sim), "--knative-version", "1.14")
     assert result.returncode == 0, result.stdout + result.stderr
     step = recipes(summary)["14.1"]["step"]
     assert step["facts"] == {"operator_version": "1.14.9", "operator_namespace": "knative-operator"}
@@ -117,23 +118,64 @@ def test_a_failed_operator_step_blocks_every_later_recipe(tmp_path, sim_cluster)
     )
     failed = [c for c in by_id["14.1"]["checks"] if c["outcome"] in ("failed", "error")]
     assert len(failed) == 1, "the step's failure is reported once"
+    assert failed[0]["message"].startswith(
+        "step 14.1 (Install the Knative Operator) failed: cannot download"
+    )
+    others = [c for c in by_id["14.1"]["checks"] if c not in failed]
+    assert {c["message"] for c in others} == {f"blocked by failed {failed[0]['message']}"}
+    assert "During handling of the above exception" not in result.stdout
+    assert "Traceback" not in result.stdout
     for recipe in LATER:
-        if recipe == "14.3":  # the kn CLI does not need the operator
-            continue
-        assert by_id[recipe]["outcome"] == "blocked", by_id[recipe]
-        for check in by_id[recipe]["checks"]:
-            assert check["message"].startswith(
-                "blocked by failed step 14.1 (Install the Knative Operator)"
-            )
+        expected = None if recipe == "14.3" else "14.1"  # the kn CLI does not need the operator
+        assert by_id[recipe]["blocked_by"] == expected, by_id[recipe]
+        assert by_id[recipe]["outcome"] == "not_implemented"
     evidence = next(tmp_path.glob("*/evidence/14.1.txt")).read_text()
-    assert "cannot download" in evidence
+    assert evidence.startswith("step 14.1 (Install the Knative Operator) failed:\ncannot download")
 
 
-def test_a_later_recipe_alone_still_installs_its_prerequisite(tmp_path, sim_cluster):
+def test_a_timed_out_step_reports_the_clusters_evidence(tmp_path, make_sim_cluster):
+    sim = make_sim_cluster(time_scale=1.0)  # real timings: pods take seconds to start
+    result, summary = run_suites(tmp_path, *existing(sim), "--timeout-scale", "0.002")
+    assert result.returncode == 1, result.stdout + result.stderr
+    step = recipes(summary)["14.1"]["step"]
+    assert step["status"] == "failed"
+    assert step["error"].startswith(
+        "timed out after 1s waiting for Deployment knative-operator in namespace default to be available"
+    )
+    assert (
+        "last conditions:" in step["error"]
+        and "Available=False (MinimumReplicasUnavailable)" in step["error"]
+    )
+    assert "events:" in step["error"]
+    assert step["evidence"]["conditions"][0]["reason"] == "MinimumReplicasUnavailable"
+    assert "timed out after" in result.stdout
+
+
+def test_a_cluster_older_than_knative_allows_stops_the_run_with_one_line(tmp_path, sim_cluster):
+    result, summary = run_suites(tmp_path, *existing(sim_cluster), "--knative-version", "1.14")
+    assert result.returncode == 3
+    message = (
+        "the cluster runs Kubernetes v1.27.3, but Knative 1.14 needs at least 1.28 (it refuses to "
+        "start on older ones); use a newer cluster or another --knative-version"
+    )
+    assert message in result.stdout
+    assert summary["cluster"]["error"] == message
+    assert "Traceback" not in result.stdout
+
+
+def test_selecting_some_checks_still_runs_their_step(tmp_path, sim_cluster):
     result, summary = run_suites(tmp_path, *existing(sim_cluster), "-k", "14_1 and deployment")
     assert result.returncode == 0, result.stdout + result.stderr
     assert recipes(summary)["14.1"]["step"]["status"] == "passed"
     assert "2 passed" in result.stdout
+
+
+def test_junit_path_given_by_the_user_is_recorded(tmp_path, sim_cluster):
+    junit = tmp_path / "elsewhere.xml"
+    result, summary = run_suites(tmp_path / "r", *existing(sim_cluster), f"--junitxml={junit}")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert summary["junit"] == str(junit)
+    assert junit.read_text().count("<testcase") == 33
 
 
 # -- the kind provider, with the kind and docker doubles ---------------------------------

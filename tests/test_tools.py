@@ -113,3 +113,20 @@ def test_missing_asset_names_the_url_and_status(sim_cluster):
     url = f"{sim_cluster.release_mirror}/knative/operator/releases/download/knative-v9.9.9/nothing.yaml"
     with pytest.raises(AssetError, match=r"HTTP 404; check the version and --release-mirror$"):
         fetch_text(url)
+
+
+def test_a_verified_cached_kn_is_reused_without_the_network(tmp_path, catalog, make_sim_cluster):
+    sim = make_sim_cluster()
+    kn = install_kn(Version(1, 11, 0), catalog, sim.release_mirror, tmp_path / "cache")
+    sim.stop()
+    assert install_kn(Version(1, 11, 0), catalog, sim.release_mirror, tmp_path / "cache") == kn
+
+
+def test_a_cached_kn_that_changed_is_not_trusted(tmp_path, catalog, make_sim_cluster):
+    sim = make_sim_cluster(faults=["tampered-kn"])
+    cache = tmp_path / "cache"
+    good = make_sim_cluster()
+    kn = install_kn(Version(1, 11, 0), catalog, good.release_mirror, cache)
+    kn.write_bytes(kn.read_bytes() + b"# changed\n")
+    with pytest.raises(AssetError, match="checksum mismatch"):
+        install_kn(Version(1, 11, 0), catalog, sim.release_mirror, cache)

@@ -32,8 +32,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser = _Parser(prog="python -m tests.sim", description=__doc__)
     parser.add_argument("--kubeconfig", required=True, type=Path)
     parser.add_argument("--time-scale", type=_positive_float, default=0.05)
-    parser.add_argument("--faults", default=os.environ.get("SIM_FAULTS", ""),
-                        help=f"comma separated, from: {', '.join(ALL_FAULTS)}")
+    parser.add_argument(
+        "--faults",
+        default=os.environ.get("SIM_FAULTS", ""),
+        help=f"comma separated, from: {', '.join(ALL_FAULTS)}",
+    )
     parser.add_argument("--kubernetes-version", default="1.27.3")
     parser.add_argument("--cluster-name", default="kind")
     parser.add_argument("--ingress-port", type=int, default=None)
@@ -59,8 +62,16 @@ def main(argv: list[str] | None = None) -> int:
         ingress_port=args.ingress_port,
     )
     with sim:
-        print(json.dumps({"kubeconfig": str(sim.kubeconfig), "release_mirror": sim.release_mirror,
-                          "ingress_endpoint": sim.ingress_endpoint}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "kubeconfig": str(sim.kubeconfig),
+                    "release_mirror": sim.release_mirror,
+                    "ingress_endpoint": sim.ingress_endpoint,
+                }
+            ),
+            flush=True,
+        )
         while not stop_requested.wait(0.2):
             pass
     return 0

@@ -165,8 +165,15 @@ def labels_match(labels: dict, requirements: list[tuple[str, str, list[str]]]) -
 
 
 _FIELD_SELECTORS = {
-    "Event": ("involvedObject.kind", "involvedObject.name", "involvedObject.namespace",
-              "involvedObject.uid", "involvedObject.apiVersion", "reason", "type"),
+    "Event": (
+        "involvedObject.kind",
+        "involvedObject.name",
+        "involvedObject.namespace",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "reason",
+        "type",
+    ),
     "Pod": ("status.phase", "spec.nodeName"),
 }
 
@@ -180,7 +187,7 @@ def parse_field_selector(text: str, rtype: ResourceType) -> list[tuple[str, bool
             raise BadRequest(f"invalid selector: '{text}'; can't understand '{part}'")
         path, op, value = match.groups()
         if path not in allowed:
-            raise BadRequest(f'field label not supported: {path}')
+            raise BadRequest(f"field label not supported: {path}")
         requirements.append((path, op == "!=", value))
     return requirements
 
@@ -251,8 +258,14 @@ def _merge_list(live: list, patch: list, field_name: str) -> list:
         return copy.deepcopy(patch)
     result = copy.deepcopy(live)
     for item in patch:
-        index = next((n for n, existing in enumerate(result)
-                      if existing.get(key_name) == item.get(key_name)), None)
+        index = next(
+            (
+                n
+                for n, existing in enumerate(result)
+                if existing.get(key_name) == item.get(key_name)
+            ),
+            None,
+        )
         if item.get("$patch") == "delete":
             if index is not None:
                 result.pop(index)
@@ -314,18 +327,26 @@ def json_patch(target: dict, operations: list) -> dict:
                 add(path, read(op["from"]))
             elif kind == "test":
                 if read(path) != op.get("value"):
-                    raise Invalid(f"the server rejected our request due to an error in our"
-                                  f" request: testing value {path} failed")
+                    raise Invalid(
+                        f"the server rejected our request due to an error in our"
+                        f" request: testing value {path} failed"
+                    )
             else:
                 raise BadRequest(f"Unexpected kind: {kind}")
     except (KeyError, IndexError, ValueError, TypeError) as error:
-        raise Invalid(f"the server rejected our request due to an error in our request:"
-                      f" {error}") from None
+        raise Invalid(
+            f"the server rejected our request due to an error in our request: {error}"
+        ) from None
     return doc
 
 
 # ---------------------------------------------------------------------------------------------
 # Tables
+
+
+def _with_rest(amount: int, unit: str, rest: int, rest_unit: str) -> str:
+    """`5m`, or `5m30s` when there is a rest."""
+    return f"{amount}{unit}" if rest == 0 else f"{amount}{unit}{rest}{rest_unit}"
 
 
 def human_duration(seconds: float) -> str:
@@ -339,19 +360,16 @@ def human_duration(seconds: float) -> str:
         return f"{total}s"
     minutes = total // 60
     if minutes < 10:
-        rest = total % 60
-        return f"{minutes}m" if rest == 0 else f"{minutes}m{rest}s"
+        return _with_rest(minutes, "m", total % 60, "s")
     if minutes < 180:
         return f"{minutes}m"
     hours = total // 3600
     if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h" if rest == 0 else f"{hours}h{rest}m"
+        return _with_rest(hours, "h", minutes % 60, "m")
     if hours < 48:
         return f"{hours}h"
     if hours < 24 * 8:
-        rest = hours % 24
-        return f"{hours // 24}d" if rest == 0 else f"{hours // 24}d{rest}h"
+        return _with_rest(hours // 24, "d", hours % 24, "h")
     if hours < 24 * 365 * 2:
         return f"{hours // 24}d"
     if hours < 24 * 365 * 8:
@@ -366,36 +384,65 @@ def age(timestamp: str | None) -> str:
     return human_duration((datetime.now(timezone.utc) - created).total_seconds())
 
 
+_JSONPATH_TOKEN = re.compile(
+    r"\.(?P<name>(?:\\.|[A-Za-z0-9_/-])+)"
+    r"|\[\s*(?P<quote>['\"])(?P<key>(?:\\.|(?!(?P=quote)).)*)(?P=quote)\s*\]"
+    r"|\[\?\(@\.(?P<filter_key>[A-Za-z0-9_.-]+)\s*==\s*[\"'](?P<filter_value>[^\"']*)[\"']\)\]"
+    r"|\[(?P<index>\d+|\*)\]"
+)
+
+
+def _unescape(key: str) -> str:
+    """client-go jsonpath: a backslash takes the next character literally (`serving\\.knative`)."""
+    return re.sub(r"\\(.)", r"\1", key)
+
+
 def jsonpath_values(obj: object, expression: str) -> list:
-    """The simple JSONPath of CRD printer columns: .a.b, [n], [*], [?(@.k=="v")]."""
-    tokens = re.findall(r"\.([A-Za-z0-9_-]+)|\[\?\(@\.([A-Za-z0-9_.-]+)\s*==\s*[\"']([^\"']*)"
-                        r"[\"']\)\]|\[(\d+|\*)\]", expression.strip().strip("{}"))
+    """The simple JSONPath of CRD printer columns: .a.b, .a\\.b, ['a.b'] (escaped dots
+    too, as in `.metadata.labels['serving\\.knative\\.dev/configuration']`), [n], [*],
+    [?(@.k=="v")]."""
     nodes = [obj]
-    for name, filter_key, filter_value, index in tokens:
+    for token in _JSONPATH_TOKEN.finditer(expression.strip().strip("{}")):
+        name, key, filter_key, index = token.group("name", "key", "filter_key", "index")
+        if name is not None or key is not None:
+            name = _unescape(name if name is not None else key)
         next_nodes = []
         for node in nodes:
-            if name:
+            if name is not None:
                 if isinstance(node, dict) and name in node:
                     next_nodes.append(node[name])
             elif filter_key:
                 if isinstance(node, list):
-                    next_nodes += [i for i in node if isinstance(i, dict)
-                                   and str(i.get(filter_key)) == filter_value]
+                    next_nodes += [
+                        i
+                        for i in node
+                        if isinstance(i, dict)
+                        and str(i.get(filter_key)) == token.group("filter_value")
+                    ]
             elif isinstance(node, list):
-                next_nodes += node if index == "*" else node[int(index):int(index) + 1]
+                next_nodes += node if index == "*" else node[int(index) : int(index) + 1]
         nodes = next_nodes
     return nodes
 
 
-def _column(name: str, kind: str = "string", description: str = "", priority: int = 0,
-            fmt: str = "") -> dict:
-    return {"name": name, "type": kind, "format": fmt, "description": description,
-            "priority": priority}
+def _column(
+    name: str, kind: str = "string", description: str = "", priority: int = 0, fmt: str = ""
+) -> dict:
+    return {
+        "name": name,
+        "type": kind,
+        "format": fmt,
+        "description": description,
+        "priority": priority,
+    }
 
 
 NAME_COLUMN = _column("Name", fmt="name", description="Name must be unique within a namespace.")
-AGE_COLUMN = _column("Age", description="CreationTimestamp is a timestamp representing the server"
-                     " time when this object was created.")
+AGE_COLUMN = _column(
+    "Age",
+    description="CreationTimestamp is a timestamp representing the server"
+    " time when this object was created.",
+)
 
 
 def _pod_cells(pod: dict) -> list:
@@ -419,74 +466,123 @@ def _service_cells(service: dict) -> list:
     external = ",".join(i.get("ip") or i.get("hostname", "") for i in ingress)
     if not external:
         external = "<pending>" if spec.get("type") == "LoadBalancer" else "<none>"
-    ports = ",".join(
-        f"{p.get('port')}:{p['nodePort']}/{p.get('protocol', 'TCP')}" if p.get("nodePort")
-        else f"{p.get('port')}/{p.get('protocol', 'TCP')}"
-        for p in spec.get("ports") or []
-    ) or "<none>"
+    ports = (
+        ",".join(
+            f"{p.get('port')}:{p['nodePort']}/{p.get('protocol', 'TCP')}"
+            if p.get("nodePort")
+            else f"{p.get('port')}/{p.get('protocol', 'TCP')}"
+            for p in spec.get("ports") or []
+        )
+        or "<none>"
+    )
     return [spec.get("type", "ClusterIP"), spec.get("clusterIP", "<none>"), external, ports]
 
 
 def _deployment_cells(deployment: dict) -> list:
     status = deployment.get("status", {})
-    return [f"{status.get('readyReplicas', 0)}/{deployment.get('spec', {}).get('replicas', 0)}",
-            status.get("updatedReplicas", 0), status.get("availableReplicas", 0)]
+    return [
+        f"{status.get('readyReplicas', 0)}/{deployment.get('spec', {}).get('replicas', 0)}",
+        status.get("updatedReplicas", 0),
+        status.get("availableReplicas", 0),
+    ]
 
 
 def _node_cells(node: dict) -> list:
-    ready = next((c for c in node.get("status", {}).get("conditions", [])
-                  if c.get("type") == "Ready"), {})
-    roles = sorted(k.split("/", 1)[1] for k in node["metadata"].get("labels", {})
-                   if k.startswith("node-role.kubernetes.io/"))
-    return ["Ready" if ready.get("status") == "True" else "NotReady",
-            ",".join(roles) or "<none>",
-            node.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")]
+    ready = next(
+        (c for c in node.get("status", {}).get("conditions", []) if c.get("type") == "Ready"), {}
+    )
+    roles = sorted(
+        k.split("/", 1)[1]
+        for k in node["metadata"].get("labels", {})
+        if k.startswith("node-role.kubernetes.io/")
+    )
+    return [
+        "Ready" if ready.get("status") == "True" else "NotReady",
+        ",".join(roles) or "<none>",
+        node.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", ""),
+    ]
 
 
 def _replica_set_cells(replica_set: dict) -> list:
     status = replica_set.get("status", {})
-    return [replica_set.get("spec", {}).get("replicas", 0), status.get("replicas", 0),
-            status.get("readyReplicas", 0)]
+    return [
+        replica_set.get("spec", {}).get("replicas", 0),
+        status.get("replicas", 0),
+        status.get("readyReplicas", 0),
+    ]
 
 
 # kind -> (columns between NAME and AGE, cell function)
 _BUILTIN_TABLES = {
     ("apps", "ReplicaSet"): (
-        [_column("Desired", "integer", "Number of desired pods."),
-         _column("Current", "integer", "Number of actual replicas."),
-         _column("Ready", "integer", "Number of ready replicas.")],
-        _replica_set_cells),
+        [
+            _column("Desired", "integer", "Number of desired pods."),
+            _column("Current", "integer", "Number of actual replicas."),
+            _column("Ready", "integer", "Number of ready replicas."),
+        ],
+        _replica_set_cells,
+    ),
     ("apps", "StatefulSet"): (
         [_column("Ready", description="Number of the pod with ready state")],
-        lambda sts: [f"{sts.get('status', {}).get('readyReplicas', 0)}/"
-                     f"{sts.get('spec', {}).get('replicas', 0)}"]),
+        lambda sts: [
+            f"{sts.get('status', {}).get('readyReplicas', 0)}/"
+            f"{sts.get('spec', {}).get('replicas', 0)}"
+        ],
+    ),
     ("apps", "Deployment"): (
-        [_column("Ready", description="Number of the pod with ready state"),
-         _column("Up-to-date", "integer", "Total number of non-terminated pods targeted by this"
-                 " deployment that have the desired template spec."),
-         _column("Available", "integer", "Total number of available pods (ready for at least"
-                 " minReadySeconds) targeted by this deployment.")],
-        _deployment_cells),
+        [
+            _column("Ready", description="Number of the pod with ready state"),
+            _column(
+                "Up-to-date",
+                "integer",
+                "Total number of non-terminated pods targeted by this"
+                " deployment that have the desired template spec.",
+            ),
+            _column(
+                "Available",
+                "integer",
+                "Total number of available pods (ready for at least"
+                " minReadySeconds) targeted by this deployment.",
+            ),
+        ],
+        _deployment_cells,
+    ),
     ("", "Pod"): (
-        [_column("Ready", description="The aggregate readiness state of this pod for accepting"
-                 " traffic."),
-         _column("Status", description="The aggregate status of the containers in this pod."),
-         _column("Restarts", "string", "The number of times the containers in this pod have"
-                 " been restarted and when the last container in this pod has restarted.")],
-        _pod_cells),
+        [
+            _column(
+                "Ready",
+                description="The aggregate readiness state of this pod for accepting traffic.",
+            ),
+            _column("Status", description="The aggregate status of the containers in this pod."),
+            _column(
+                "Restarts",
+                "string",
+                "The number of times the containers in this pod have"
+                " been restarted and when the last container in this pod has restarted.",
+            ),
+        ],
+        _pod_cells,
+    ),
     ("", "Service"): (
-        [_column("Type", description="The type of the service."),
-         _column("Cluster-IP", description="The cluster IP of the service."),
-         _column("External-IP", description="The external IP of the service."),
-         _column("Port(s)", description="The ports of the service.")],
-        _service_cells),
+        [
+            _column("Type", description="The type of the service."),
+            _column("Cluster-IP", description="The cluster IP of the service."),
+            _column("External-IP", description="The external IP of the service."),
+            _column("Port(s)", description="The ports of the service."),
+        ],
+        _service_cells,
+    ),
     ("", "Namespace"): (
         [_column("Status", description="The status of the namespace")],
-        lambda ns: [ns.get("status", {}).get("phase", "")]),
+        lambda ns: [ns.get("status", {}).get("phase", "")],
+    ),
     ("", "Node"): (
-        [_column("Status", description="The status of the node"),
-         _column("Roles", description="The roles of the node")],
-        lambda node: _node_cells(node)[:2]),
+        [
+            _column("Status", description="The status of the node"),
+            _column("Roles", description="The roles of the node"),
+        ],
+        lambda node: _node_cells(node)[:2],
+    ),
 }
 
 
@@ -502,12 +598,19 @@ _EVENT_COLUMNS = [
 
 def _event_cells(event: dict) -> list:
     involved = event.get("involvedObject") or event.get("regarding") or {}
-    seen = (event.get("lastTimestamp") or event.get("eventTime")
-            or event["metadata"].get("creationTimestamp"))
-    return [age(seen[:19] + "Z" if seen else None), event.get("type", ""),
-            event.get("reason", ""),
-            f"{involved.get('kind', '').lower()}/{involved.get('name', '')}",
-            event.get("message") or event.get("note", ""), event["metadata"]["name"]]
+    seen = (
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or event["metadata"].get("creationTimestamp")
+    )
+    return [
+        age(seen[:19] + "Z" if seen else None),
+        event.get("type", ""),
+        event.get("reason", ""),
+        f"{involved.get('kind', '').lower()}/{involved.get('name', '')}",
+        event.get("message") or event.get("note", ""),
+        event["metadata"]["name"],
+    ]
 
 
 def table_columns(rtype: ResourceType) -> list[dict]:
@@ -515,8 +618,13 @@ def table_columns(rtype: ResourceType) -> list[dict]:
         return _EVENT_COLUMNS
     if rtype.printer_columns:
         return [NAME_COLUMN] + [
-            _column(c["name"], c.get("type", "string"), c.get("description", ""),
-                    c.get("priority", 0), c.get("format", ""))
+            _column(
+                c["name"],
+                c.get("type", "string"),
+                c.get("description", ""),
+                c.get("priority", 0),
+                c.get("format", ""),
+            )
             for c in rtype.printer_columns
         ]
     if rtype.kind == "CustomResourceDefinition":
@@ -554,13 +662,21 @@ def table_row(rtype: ResourceType, obj: dict, include_object: str) -> dict:
     if include_object == "Object":
         row["object"] = obj
     elif include_object != "None":
-        row["object"] = {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-                         "metadata": obj["metadata"]}
+        row["object"] = {
+            "kind": "PartialObjectMetadata",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": obj["metadata"],
+        }
     return row
 
 
-def table(rtype: ResourceType, objects: list[dict], include_object: str, resource_version: str,
-          with_columns: bool = True) -> dict:
+def table(
+    rtype: ResourceType,
+    objects: list[dict],
+    include_object: str,
+    resource_version: str,
+    with_columns: bool = True,
+) -> dict:
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
@@ -580,25 +696,43 @@ def resource_list(store: Store, group: str, version: str) -> dict | None:
         return None
     resources = []
     for rtype in sorted(types, key=lambda t: t.plural):
-        resources.append({
-            "name": rtype.plural,
-            "singularName": rtype.singular,
-            "namespaced": rtype.namespaced,
-            "kind": rtype.kind,
-            "verbs": VERBS,
-            **({"shortNames": list(rtype.short_names)} if rtype.short_names else {}),
-            **({"categories": list(rtype.categories)} if rtype.categories else {}),
-        })
+        resources.append(
+            {
+                "name": rtype.plural,
+                "singularName": rtype.singular,
+                "namespaced": rtype.namespaced,
+                "kind": rtype.kind,
+                "verbs": VERBS,
+                **({"shortNames": list(rtype.short_names)} if rtype.short_names else {}),
+                **({"categories": list(rtype.categories)} if rtype.categories else {}),
+            }
+        )
         if rtype.has_status:
-            resources.append({"name": f"{rtype.plural}/status", "singularName": "",
-                              "namespaced": rtype.namespaced, "kind": rtype.kind,
-                              "verbs": ["get", "patch", "update"]})
+            resources.append(
+                {
+                    "name": f"{rtype.plural}/status",
+                    "singularName": "",
+                    "namespaced": rtype.namespaced,
+                    "kind": rtype.kind,
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
         for sub in rtype.extra_subresources:
-            resources.append({"name": f"{rtype.plural}/{sub}", "singularName": "",
-                              "namespaced": rtype.namespaced, "kind": rtype.kind,
-                              "verbs": ["get"]})
-    return {"kind": "APIResourceList", "apiVersion": "v1",
-            "groupVersion": f"{group}/{version}" if group else version, "resources": resources}
+            resources.append(
+                {
+                    "name": f"{rtype.plural}/{sub}",
+                    "singularName": "",
+                    "namespaced": rtype.namespaced,
+                    "kind": rtype.kind,
+                    "verbs": ["get"],
+                }
+            )
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": f"{group}/{version}" if group else version,
+        "resources": resources,
+    }
 
 
 def api_groups(store: Store) -> list[dict]:
@@ -654,8 +788,12 @@ def openapi_v3_document(store: Store, group: str, version: str) -> dict | None:
                 "responses": {"200": {"description": "OK"}},
             }
         }
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "unversioned"},
-            "paths": paths, "components": {}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "unversioned"},
+        "paths": paths,
+        "components": {},
+    }
 
 
 def openapi_v3_index(store: Store) -> dict:
@@ -721,8 +859,9 @@ class ApiServer:
         self.kubernetes_version = kubernetes_version
         self.stopping = threading.Event()
         self._server = _Server(self)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="sim-apiserver", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="sim-apiserver", daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -746,9 +885,14 @@ class ApiServer:
     def version_info(self) -> dict:
         major, minor, _ = (self.kubernetes_version.split(".") + ["0", "0"])[:3]
         return {
-            "major": major, "minor": minor, "gitVersion": f"v{self.kubernetes_version}",
-            "gitCommit": "25b4e43193bcda6c7328a6d147b1fb73a33f1598", "gitTreeState": "clean",
-            "buildDate": "2023-06-15T00:36:28Z", "goVersion": "go1.20.5", "compiler": "gc",
+            "major": major,
+            "minor": minor,
+            "gitVersion": f"v{self.kubernetes_version}",
+            "gitCommit": "25b4e43193bcda6c7328a6d147b1fb73a33f1598",
+            "gitTreeState": "clean",
+            "buildDate": "2023-06-15T00:36:28Z",
+            "goVersion": "go1.20.5",
+            "compiler": "gc",
             "platform": "linux/amd64",
         }
 
@@ -832,10 +976,16 @@ class _Handler(BaseHTTPRequestHandler):
             if len(parts) == 2:
                 self._send_json(200, openapi_v3_index(self.api.store))
                 return
-            group, version = (parts[3], parts[4]) if parts[2] == "apis" and len(parts) == 5 \
-                else ("", parts[3]) if parts[2] == "api" and len(parts) == 4 else (None, None)
-            document = None if version is None else openapi_v3_document(self.api.store,
-                                                                           group, version)
+            group, version = (
+                (parts[3], parts[4])
+                if parts[2] == "apis" and len(parts) == 5
+                else ("", parts[3])
+                if parts[2] == "api" and len(parts) == 4
+                else (None, None)
+            )
+            document = (
+                None if version is None else openapi_v3_document(self.api.store, group, version)
+            )
             if document is None:
                 self._send_not_found_page()
                 return
@@ -849,20 +999,31 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if parts[0] == "api":
             if len(parts) == 1:
-                self._send_json(200, {"kind": "APIVersions", "versions": ["v1"],
-                                      "serverAddressByClientCIDRs": [
-                                          {"clientCIDR": "0.0.0.0/0",
-                                           "serverAddress": "172.18.0.2:6443"}]})
+                self._send_json(
+                    200,
+                    {
+                        "kind": "APIVersions",
+                        "versions": ["v1"],
+                        "serverAddressByClientCIDRs": [
+                            {"clientCIDR": "0.0.0.0/0", "serverAddress": "172.18.0.2:6443"}
+                        ],
+                    },
+                )
                 return
             group, version, rest = "", parts[1], parts[2:]
         else:
             if len(parts) == 1:
-                self._send_json(200, {"kind": "APIGroupList", "apiVersion": "v1",
-                                      "groups": api_groups(self.api.store)})
+                self._send_json(
+                    200,
+                    {
+                        "kind": "APIGroupList",
+                        "apiVersion": "v1",
+                        "groups": api_groups(self.api.store),
+                    },
+                )
                 return
             if len(parts) == 2:
-                found = next((g for g in api_groups(self.api.store) if g["name"] == parts[1]),
-                             None)
+                found = next((g for g in api_groups(self.api.store) if g["name"] == parts[1]), None)
                 if found is None:
                     raise unserved()
                 self._send_json(200, {"kind": "APIGroup", "apiVersion": "v1", **found})
@@ -886,10 +1047,12 @@ class _Handler(BaseHTTPRequestHandler):
         info = {"title": "Kubernetes", "version": f"v{self.api.kubernetes_version}"}
         if "protobuf" in (self.headers.get("Accept") or ""):
             data = _proto_string(1, "2.0") + _proto_bytes(
-                2, _proto_string(1, info["title"]) + _proto_string(2, info["version"]))
+                2, _proto_string(1, info["title"]) + _proto_string(2, info["version"])
+            )
             self.send_response(200)
-            self.send_header("Content-Type",
-                             "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+            self.send_header(
+                "Content-Type", "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+            )
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -906,14 +1069,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- resources ----------------------------------------------------------------------------
 
-    def _resource(self, method: str, group: str, version: str, rest: list[str], query: dict,
-                  body: bytes) -> None:
+    def _resource(
+        self, method: str, group: str, version: str, rest: list[str], query: dict, body: bytes
+    ) -> None:
         watching = rest[0] == "watch"
         if watching:
             rest = rest[1:]
         namespace = None
-        if len(rest) >= 3 and rest[0] == "namespaces" and not (
-            group == "" and len(rest) == 3 and rest[2] in ("status", "finalize")
+        if (
+            len(rest) >= 3
+            and rest[0] == "namespaces"
+            and not (group == "" and len(rest) == 3 and rest[2] in ("status", "finalize"))
         ):
             namespace, rest = rest[1], rest[2:]
         if not rest or len(rest) > 3:
@@ -932,10 +1098,12 @@ class _Handler(BaseHTTPRequestHandler):
         if watching:
             if name:
                 query["fieldSelector"] = ",".join(
-                    filter(None, [query.get("fieldSelector"), f"metadata.name={name}"]))
+                    filter(None, [query.get("fieldSelector"), f"metadata.name={name}"])
+                )
             if method != "GET" or subresource:
                 raise MethodNotAllowed(
-                    "the server does not allow this method on the requested resource")
+                    "the server does not allow this method on the requested resource"
+                )
             self._watch(rtype, namespace, query)
             return
         burst_code = self.api.faults.next_resource_request_error()
@@ -944,8 +1112,9 @@ class _Handler(BaseHTTPRequestHandler):
             error.code = burst_code
             if burst_code != 503:
                 error.reason = "InternalError"
-                error.message = "an error on the server (\"\") has prevented the request from" \
-                    " succeeding"
+                error.message = (
+                    'an error on the server ("") has prevented the request from succeeding'
+                )
             self._send_error(error)
             return
         handler = {
@@ -959,15 +1128,23 @@ class _Handler(BaseHTTPRequestHandler):
         }.get((method, name is not None))
         if handler is None:
             raise MethodNotAllowed(
-                "the server does not allow this method on the requested resource")
+                "the server does not allow this method on the requested resource"
+            )
         handler(rtype, namespace, name, subresource, query, body)
 
     def _wants_table(self) -> bool:
         accept = self.headers.get("Accept", "")
         return TABLE_MEDIA in accept and "g=meta.k8s.io" in accept
 
-    def _get(self, rtype: ResourceType, namespace: str | None, name: str,
-             subresource: str | None, query: dict, body: bytes) -> None:
+    def _get(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+        query: dict,
+        body: bytes,
+    ) -> None:
         if subresource == "log":
             self._log(namespace or "", name, query)
             return
@@ -975,26 +1152,51 @@ class _Handler(BaseHTTPRequestHandler):
         if obj is None:
             raise _not_found(rtype, name)
         if self._wants_table():
-            self._send_json(200, table(rtype, [obj], query.get("includeObject", "Metadata"),
-                                       obj["metadata"]["resourceVersion"]))
+            self._send_json(
+                200,
+                table(
+                    rtype,
+                    [obj],
+                    query.get("includeObject", "Metadata"),
+                    obj["metadata"]["resourceVersion"],
+                ),
+            )
             return
         self._send_json(200, obj)
 
-    def _list(self, rtype: ResourceType, namespace: str | None, name: None,
-              subresource: None, query: dict, body: bytes) -> None:
+    def _list(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: None,
+        subresource: None,
+        query: dict,
+        body: bytes,
+    ) -> None:
         labels = parse_label_selector(query.get("labelSelector", ""))
         fields = parse_field_selector(query.get("fieldSelector", ""), rtype)
-        objects, revision = self.api.store.list_with_revision(rtype.api_version, rtype.kind,
-                                                              namespace)
-        objects = [o for o in objects
-                   if labels_match(o["metadata"].get("labels") or {}, labels)
-                   and fields_match(o, fields)]
+        objects, revision = self.api.store.list_with_revision(
+            rtype.api_version, rtype.kind, namespace
+        )
+        objects = [
+            o
+            for o in objects
+            if labels_match(o["metadata"].get("labels") or {}, labels) and fields_match(o, fields)
+        ]
         if self._wants_table():
-            self._send_json(200, table(rtype, objects, query.get("includeObject", "Metadata"),
-                                       revision))
+            self._send_json(
+                200, table(rtype, objects, query.get("includeObject", "Metadata"), revision)
+            )
             return
-        self._send_json(200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
-                              "metadata": {"resourceVersion": revision}, "items": objects})
+        self._send_json(
+            200,
+            {
+                "kind": f"{rtype.kind}List",
+                "apiVersion": rtype.api_version,
+                "metadata": {"resourceVersion": revision},
+                "items": objects,
+            },
+        )
 
     def _decode(self, body: bytes, rtype: ResourceType, yaml_allowed: bool = False) -> dict:
         try:
@@ -1003,32 +1205,40 @@ class _Handler(BaseHTTPRequestHandler):
         except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as error:
             raise BadRequest(f"the object provided is unrecognized: {error}") from None
         if not isinstance(obj, dict):
-            raise BadRequest("the object provided is unrecognized (must be of type"
-                             f" {rtype.kind})")
+            raise BadRequest(f"the object provided is unrecognized (must be of type {rtype.kind})")
         return obj
 
-    def _check_identity(self, obj: dict, rtype: ResourceType, namespace: str | None,
-                        name: str | None) -> dict:
+    def _check_identity(
+        self, obj: dict, rtype: ResourceType, namespace: str | None, name: str | None
+    ) -> dict:
         """Fill and check apiVersion, kind, namespace and name against the URL (rest.go)."""
         obj.setdefault("apiVersion", rtype.api_version)
         obj.setdefault("kind", rtype.kind)
         if obj["apiVersion"] != rtype.api_version:
-            raise BadRequest(f"the API version in the data ({obj['apiVersion']}) does not match"
-                             f" the expected API version ({rtype.api_version})")
+            raise BadRequest(
+                f"the API version in the data ({obj['apiVersion']}) does not match"
+                f" the expected API version ({rtype.api_version})"
+            )
         if obj["kind"] != rtype.kind:
-            raise BadRequest(f"the kind in the data ({obj['kind']}) does not match the expected"
-                             f" kind ({rtype.kind})")
+            raise BadRequest(
+                f"the kind in the data ({obj['kind']}) does not match the expected"
+                f" kind ({rtype.kind})"
+            )
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
             raise BadRequest("metadata must be an object")
         if rtype.namespaced:
             if meta.get("namespace") and meta["namespace"] != namespace:
-                raise BadRequest("the namespace of the provided object does not match the"
-                                 " namespace sent on the request")
+                raise BadRequest(
+                    "the namespace of the provided object does not match the"
+                    " namespace sent on the request"
+                )
             meta["namespace"] = namespace
         if name is not None and meta.get("name") and meta["name"] != name:
-            raise BadRequest(f"the name of the object ({meta['name']}) does not match the name"
-                             f" on the URL ({name})")
+            raise BadRequest(
+                f"the name of the object ({meta['name']}) does not match the name"
+                f" on the URL ({name})"
+            )
         if name is not None:
             meta["name"] = name
         return obj
@@ -1040,8 +1250,15 @@ class _Handler(BaseHTTPRequestHandler):
         # apiserver `fieldmanager` prefixFromUserAgent
         return (self.headers.get("User-Agent") or "unknown").split("/", 1)[0][:128]
 
-    def _create(self, rtype: ResourceType, namespace: str | None, name: None,
-                subresource: None, query: dict, body: bytes) -> None:
+    def _create(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: None,
+        subresource: None,
+        query: dict,
+        body: bytes,
+    ) -> None:
         if rtype.namespaced and namespace is None:
             raise unserved()
         obj = self._check_identity(self._decode(body, rtype), rtype, namespace, None)
@@ -1054,17 +1271,35 @@ class _Handler(BaseHTTPRequestHandler):
         created = self.api.store.create(obj, dry_run=dry_run)
         if not dry_run:
             self.api.store.record_update_ownership(None, created, manager)
-            created = self.api.store.get(rtype.api_version, rtype.kind,
-                                         created["metadata"]["name"], namespace) or created
+            created = (
+                self.api.store.get(
+                    rtype.api_version, rtype.kind, created["metadata"]["name"], namespace
+                )
+                or created
+            )
         self._send_json(201, created)
 
-    def _replace(self, rtype: ResourceType, namespace: str | None, name: str,
-                 subresource: str | None, query: dict, body: bytes) -> None:
+    def _replace(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+        query: dict,
+        body: bytes,
+    ) -> None:
         obj = self._check_identity(self._decode(body, rtype), rtype, namespace, name)
         self._write(rtype, namespace, name, subresource, query, obj)
 
-    def _write(self, rtype: ResourceType, namespace: str | None, name: str,
-               subresource: str | None, query: dict, obj: dict) -> None:
+    def _write(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+        query: dict,
+        obj: dict,
+    ) -> None:
         store = self.api.store
         dry_run = query.get("dryRun") == "All"
         live = store.get(rtype.api_version, rtype.kind, name, namespace)
@@ -1077,18 +1312,25 @@ class _Handler(BaseHTTPRequestHandler):
             if dry_run:
                 self._send_json(200, {**live, "status": obj.get("status", {})})
                 return
-            updated = store.update_status(rtype.api_version, rtype.kind, name, namespace,
-                                          obj.get("status") or {})
+            updated = store.update_status(
+                rtype.api_version, rtype.kind, name, namespace, obj.get("status") or {}
+            )
         else:
             updated = store.update(obj, dry_run=dry_run, keep_status=rtype.has_status)
         if not dry_run:
-            store.record_update_ownership(live, updated, self._manager(query),
-                                          subresource or "")
+            store.record_update_ownership(live, updated, self._manager(query), subresource or "")
             updated = store.get(rtype.api_version, rtype.kind, name, namespace) or updated
         self._send_json(200, updated)
 
-    def _patch(self, rtype: ResourceType, namespace: str | None, name: str,
-               subresource: str | None, query: dict, body: bytes) -> None:
+    def _patch(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+        query: dict,
+        body: bytes,
+    ) -> None:
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
         store = self.api.store
         if content_type == "application/apply-patch+yaml":
@@ -1098,22 +1340,32 @@ class _Handler(BaseHTTPRequestHandler):
             raise Invalid(
                 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified'
                 " for non-apply patch",
-                {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [
-                    {"reason": "FieldValueForbidden", "message": "Forbidden: may not be"
-                     " specified for non-apply patch", "field": "force"}]},
+                {
+                    "group": "meta.k8s.io",
+                    "kind": "PatchOptions",
+                    "causes": [
+                        {
+                            "reason": "FieldValueForbidden",
+                            "message": "Forbidden: may not be specified for non-apply patch",
+                            "field": "force",
+                        }
+                    ],
+                },
             )
         live = store.get(rtype.api_version, rtype.kind, name, namespace)
-        if content_type not in ("application/merge-patch+json", "application/json-patch+json",
-                                "application/strategic-merge-patch+json") or (
-            content_type == "application/strategic-merge-patch+json"
-            and rtype not in BUILTIN_TYPES
+        if content_type not in (
+            "application/merge-patch+json",
+            "application/json-patch+json",
+            "application/strategic-merge-patch+json",
+        ) or (
+            content_type == "application/strategic-merge-patch+json" and rtype not in BUILTIN_TYPES
         ):
             raise UnsupportedMediaType(
                 "the body of the request was in an unknown format - accepted media types"
                 " include: application/json-patch+json, application/merge-patch+json,"
                 " application/apply-patch+yaml"
-                + (", application/strategic-merge-patch+json" if rtype in BUILTIN_TYPES
-                   else ""))
+                + (", application/strategic-merge-patch+json" if rtype in BUILTIN_TYPES else "")
+            )
         if live is None:
             raise _not_found(rtype, name)
         try:
@@ -1122,8 +1374,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise BadRequest(f"error decoding patch: {error}") from None
         if content_type == "application/json-patch+json":
             if not isinstance(patch, list):
-                raise BadRequest("json: cannot unmarshal object into Go value of type"
-                                 " jsonpatch.Patch")
+                raise BadRequest(
+                    "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
+                )
             patched = json_patch(live, patch)
         elif not isinstance(patch, dict):
             raise BadRequest("json: cannot unmarshal into Go value of type map[string]interface")
@@ -1134,34 +1387,62 @@ class _Handler(BaseHTTPRequestHandler):
         patched = self._check_identity(patched, rtype, namespace, name)
         self._write(rtype, namespace, name, subresource, query, patched)
 
-    def _apply(self, rtype: ResourceType, namespace: str | None, name: str,
-               subresource: str | None, query: dict, body: bytes) -> None:
+    def _apply(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+        query: dict,
+        body: bytes,
+    ) -> None:
         manager = query.get("fieldManager")
         if not manager:
             # k8s.io/apiserver pkg/apis/meta validation ValidatePatchOptions
             raise Invalid(
                 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is'
                 " required for apply patch",
-                {"group": "meta.k8s.io", "kind": "PatchOptions", "causes": [
-                    {"reason": "FieldValueRequired", "message": "Required value: is required"
-                     " for apply patch", "field": "fieldManager"}]},
+                {
+                    "group": "meta.k8s.io",
+                    "kind": "PatchOptions",
+                    "causes": [
+                        {
+                            "reason": "FieldValueRequired",
+                            "message": "Required value: is required for apply patch",
+                            "field": "fieldManager",
+                        }
+                    ],
+                },
             )
-        obj = self._check_identity(self._decode(body, rtype, yaml_allowed=True), rtype,
-                                   namespace, name)
+        obj = self._check_identity(
+            self._decode(body, rtype, yaml_allowed=True), rtype, namespace, name
+        )
         if "managedFields" in obj["metadata"]:
             raise BadRequest("metadata.managedFields must be nil")
         force = query.get("force") in ("true", "1")
         existed = self.api.store.get(rtype.api_version, rtype.kind, name, namespace) is not None
-        result = self.api.store.apply(obj, manager=manager, force=force,
-                                      dry_run=query.get("dryRun") == "All",
-                                      subresource=subresource or "")
+        result = self.api.store.apply(
+            obj,
+            manager=manager,
+            force=force,
+            dry_run=query.get("dryRun") == "All",
+            subresource=subresource or "",
+        )
         self._send_json(200 if existed else 201, result)
 
-    def _delete(self, rtype: ResourceType, namespace: str | None, name: str,
-                subresource: str | None, query: dict, body: bytes) -> None:
+    def _delete(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: str,
+        subresource: str | None,
+        query: dict,
+        body: bytes,
+    ) -> None:
         if subresource:
             raise MethodNotAllowed(
-                "the server does not allow this method on the requested resource")
+                "the server does not allow this method on the requested resource"
+            )
         options = json.loads(body.decode() or "{}") if body.strip() else {}
         propagation = options.get("propagationPolicy") or query.get("propagationPolicy")
         if options.get("orphanDependents") is True:
@@ -1170,14 +1451,26 @@ class _Handler(BaseHTTPRequestHandler):
         if dry_run:
             obj = self.api.store.get(rtype.api_version, rtype.kind, name, namespace)
         else:
-            obj = self.api.store.delete(rtype.api_version, rtype.kind, name, namespace,
-                                        propagation=propagation or "Background")
+            obj = self.api.store.delete(
+                rtype.api_version,
+                rtype.kind,
+                name,
+                namespace,
+                propagation=propagation or "Background",
+            )
         if obj is None:
             raise _not_found(rtype, name)
         self._send_json(200, obj)
 
-    def _delete_collection(self, rtype: ResourceType, namespace: str | None, name: None,
-                           subresource: None, query: dict, body: bytes) -> None:
+    def _delete_collection(
+        self,
+        rtype: ResourceType,
+        namespace: str | None,
+        name: None,
+        subresource: None,
+        query: dict,
+        body: bytes,
+    ) -> None:
         labels = parse_label_selector(query.get("labelSelector", ""))
         fields = parse_field_selector(query.get("fieldSelector", ""), rtype)
         store = self.api.store
@@ -1186,13 +1479,23 @@ class _Handler(BaseHTTPRequestHandler):
             if labels_match(obj["metadata"].get("labels") or {}, labels) and fields_match(
                 obj, fields
             ):
-                gone = store.delete(rtype.api_version, rtype.kind, obj["metadata"]["name"],
-                                    obj["metadata"].get("namespace"))
+                gone = store.delete(
+                    rtype.api_version,
+                    rtype.kind,
+                    obj["metadata"]["name"],
+                    obj["metadata"].get("namespace"),
+                )
                 if gone:
                     deleted.append(gone)
-        self._send_json(200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.api_version,
-                              "metadata": {"resourceVersion": store.resource_version},
-                              "items": deleted})
+        self._send_json(
+            200,
+            {
+                "kind": f"{rtype.kind}List",
+                "apiVersion": rtype.api_version,
+                "metadata": {"resourceVersion": store.resource_version},
+                "items": deleted,
+            },
+        )
 
     # -- logs -----------------------------------------------------------------------------------
 
@@ -1214,8 +1517,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._follow_log(namespace, pod, container, lines)
 
-    def _follow_log(self, namespace: str, pod: str, container: str | None,
-                    lines: list[str]) -> None:
+    def _follow_log(
+        self, namespace: str, pod: str, container: str | None, lines: list[str]
+    ) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Transfer-Encoding", "chunked")
@@ -1260,12 +1564,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         self.end_headers()
         try:
-            watch = self.api.store.watch(rtype.api_version, rtype.kind, namespace,
-                                         query.get("resourceVersion"))
+            watch = self.api.store.watch(
+                rtype.api_version, rtype.kind, namespace, query.get("resourceVersion")
+            )
         except Expired as error:
             # The real server reports an expired resourceVersion inside the stream.
-            self._chunk(json.dumps({"type": "ERROR", "object": status_body(error)}).encode()
-                        + b"\n")
+            self._chunk(
+                json.dumps({"type": "ERROR", "object": status_body(error)}).encode() + b"\n"
+            )
             self._end_chunks()
             return
         deadline = time.monotonic() + timeout
@@ -1281,25 +1587,33 @@ class _Handler(BaseHTTPRequestHandler):
                 event = watch.next(min(remaining, 0.1))
                 if event is None:
                     if bookmarks and time.monotonic() - last_sent >= BOOKMARK_INTERVAL_SECONDS:
-                        bookmark = {"kind": rtype.kind, "apiVersion": rtype.api_version,
-                                    "metadata": {"resourceVersion":
-                                                 self.api.store.resource_version}}
-                        self._chunk(json.dumps({"type": "BOOKMARK", "object": bookmark})
-                                    .encode() + b"\n")
+                        bookmark = {
+                            "kind": rtype.kind,
+                            "apiVersion": rtype.api_version,
+                            "metadata": {"resourceVersion": self.api.store.resource_version},
+                        }
+                        self._chunk(
+                            json.dumps({"type": "BOOKMARK", "object": bookmark}).encode() + b"\n"
+                        )
                         last_sent = time.monotonic()
                     continue
                 event_type, obj = event
-                if not (labels_match(obj["metadata"].get("labels") or {}, labels)
-                        and fields_match(obj, fields)):
+                if not (
+                    labels_match(obj["metadata"].get("labels") or {}, labels)
+                    and fields_match(obj, fields)
+                ):
                     continue
                 payload: dict = obj
                 if as_table:
-                    payload = table(rtype, [obj], include_object,
-                                    obj["metadata"]["resourceVersion"],
-                                    with_columns=not sent_columns)
+                    payload = table(
+                        rtype,
+                        [obj],
+                        include_object,
+                        obj["metadata"]["resourceVersion"],
+                        with_columns=not sent_columns,
+                    )
                     sent_columns = True
-                self._chunk(json.dumps({"type": event_type, "object": payload}).encode()
-                            + b"\n")
+                self._chunk(json.dumps({"type": event_type, "object": payload}).encode() + b"\n")
                 last_sent = time.monotonic()
                 if drop:
                     break
@@ -1313,6 +1627,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _not_found(rtype: ResourceType, name: str) -> NotFound:
-    return NotFound(f'{rtype.qualified_plural} "{name}" not found',
-                    {"name": name, "group": rtype.group, "kind": rtype.plural})
-
+    return NotFound(
+        f'{rtype.qualified_plural} "{name}" not found',
+        {"name": name, "group": rtype.group, "kind": rtype.plural},
+    )

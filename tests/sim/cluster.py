@@ -55,8 +55,9 @@ class SimCluster:
     def start(self) -> SimCluster:
         if self._api_server is not None:
             raise RuntimeError("SimCluster already started")
-        self.store = Store(kubernetes_version=self.kubernetes_version,
-                           cluster_name=self.cluster_name)
+        self.store = Store(
+            kubernetes_version=self.kubernetes_version, cluster_name=self.cluster_name
+        )
         self._api_server = ApiServer(self.store, self.faults, self.kubernetes_version)
         self._api_server.start()
         self.api_url = self._api_server.url

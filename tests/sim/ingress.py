@@ -10,21 +10,26 @@ from __future__ import annotations
 import http.client
 import select
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.sim.httpserving import BackgroundHTTPServer, QuietHandler
+
 # Hop-by-hop headers (RFC 9110 7.6.1) that a proxy does not forward.
-HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-              "trailer", "transfer-encoding", "upgrade"}
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+}
 ACTIVATION_TIMEOUT = 600.0  # the activator's default request timeout (timeoutSeconds cap)
 
 
-class _GatewayHandler(BaseHTTPRequestHandler):
-    server: _GatewayServer
-    # Headers and body go out in separate writes: without this, Nagle + delayed ACK add 40 ms.
-    disable_nagle_algorithm = True
+class _GatewayHandler(QuietHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
@@ -38,8 +43,9 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         try:
-            port = self.server.sim.network.pod_port_for_host(
-                host, ACTIVATION_TIMEOUT, external_only=True)
+            port = self.server.owner.network.pod_port_for_host(
+                host, ACTIVATION_TIMEOUT, external_only=True
+            )
         except LookupError:
             self._empty(404)
             return
@@ -67,8 +73,9 @@ class _GatewayHandler(BaseHTTPRequestHandler):
             if name.lower() not in HOP_BY_HOP | {"content-length", "server", "date"}:
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
-        self.send_header("x-envoy-upstream-service-time",
-                         str(int((time.monotonic() - started) * 1000)))
+        self.send_header(
+            "x-envoy-upstream-service-time", str(int((time.monotonic() - started) * 1000))
+        )
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
@@ -84,8 +91,11 @@ class _GatewayHandler(BaseHTTPRequestHandler):
     def _tunnel(self, port: int) -> None:
         """Forward the upgrade request verbatim, then splice both sockets until one closes."""
         upstream = socket.create_connection(("127.0.0.1", port))
-        head = f"{self.requestline}\r\n" + "".join(
-            f"{name}: {value}\r\n" for name, value in self.headers.items()) + "\r\n"
+        head = (
+            f"{self.requestline}\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in self.headers.items())
+            + "\r\n"
+        )
         upstream.sendall(head.encode("latin-1"))
         client = self.connection
         self.close_connection = True
@@ -110,37 +120,20 @@ class _GatewayHandler(BaseHTTPRequestHandler):
         finally:
             upstream.close()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """Quiet: Envoy's access log is not needed by the self-tests."""
-
-
-class _GatewayServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    sim: Any
-
 
 class KourierIngress:
     """Component: the gateway on `sim.ingress_port` (or a free port); sets
     `sim.ingress_endpoint`."""
 
     def __init__(self) -> None:
-        self._server: _GatewayServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http: BackgroundHTTPServer | None = None
 
     def start(self, sim: Any) -> None:
-        self._server = _GatewayServer(("127.0.0.1", sim.ingress_port or 0), _GatewayHandler)
-        self._server.sim = sim
-        sim.ingress_endpoint = f"127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # shutdown() waits up to one poll
-            name="sim-kourier", daemon=True)
-        self._thread.start()
+        self._http = BackgroundHTTPServer(
+            _GatewayHandler, sim, name="sim-kourier", port=sim.ingress_port or 0
+        )
+        sim.ingress_endpoint = f"127.0.0.1:{self._http.start()}"
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
+        if self._http:
+            self._http.stop()

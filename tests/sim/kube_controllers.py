@@ -249,7 +249,8 @@ class KubeControllers(ReconcileLoop):
         rs_name = f"{name}-{template_hash}"
         selector = (spec.get("selector") or {}).get("matchLabels") or {}
         replica_sets = [
-            rs for rs in self.store.list("apps/v1", "ReplicaSet", namespace)
+            rs
+            for rs in self.store.list("apps/v1", "ReplicaSet", namespace)
             if is_owned_by(rs, deploy)
         ]
         current = next((rs for rs in replica_sets if rs["metadata"]["name"] == rs_name), None)
@@ -260,9 +261,13 @@ class KubeControllers(ReconcileLoop):
             current["spec"]["replicas"] = desired
             current = self.store.update(current)
             direction = "up" if desired > previous else "down"
-            emit_event(self.store, deploy, "ScalingReplicaSet",
-                       f"Scaled {direction} replica set {rs_name} to {desired}",
-                       "deployment-controller")
+            emit_event(
+                self.store,
+                deploy,
+                "ScalingReplicaSet",
+                f"Scaled {direction} replica set {rs_name} to {desired}",
+                "deployment-controller",
+            )
         for old in replica_sets:
             if old["metadata"]["name"] != rs_name:
                 for pod in self._pods_of(old, namespace):
@@ -272,11 +277,13 @@ class KubeControllers(ReconcileLoop):
         ready = sum(1 for pod in pods if is_true(pod, "Ready"))
         self._write_deployment_status(deploy, rs_name, len(pods), ready, desired)
 
-    def _create_replica_set(self, deploy: Obj, rs_name: str, template_hash: str,
-                            desired: int) -> Obj:
+    def _create_replica_set(
+        self, deploy: Obj, rs_name: str, template_hash: str, desired: int
+    ) -> Obj:
         template = json.loads(json.dumps(deploy["spec"].get("template") or {}))
-        template.setdefault("metadata", {}).setdefault("labels", {})[
-            "pod-template-hash"] = template_hash
+        template.setdefault("metadata", {}).setdefault("labels", {})["pod-template-hash"] = (
+            template_hash
+        )
         selector = dict((deploy["spec"].get("selector") or {}).get("matchLabels") or {})
         selector["pod-template-hash"] = template_hash
         replica_set = {
@@ -296,65 +303,106 @@ class KubeControllers(ReconcileLoop):
             },
         }
         created = self.store.create(replica_set)
-        emit_event(self.store, deploy, "ScalingReplicaSet",
-                   f"Scaled up replica set {rs_name} to {desired}", "deployment-controller")
+        emit_event(
+            self.store,
+            deploy,
+            "ScalingReplicaSet",
+            f"Scaled up replica set {rs_name} to {desired}",
+            "deployment-controller",
+        )
         return created
 
     def _pods_of(self, owner: Obj, namespace: str) -> list[Obj]:
-        return [
-            pod for pod in self.store.list("v1", "Pod", namespace) if is_owned_by(pod, owner)
-        ]
+        return [pod for pod in self.store.list("v1", "Pod", namespace) if is_owned_by(pod, owner)]
 
-    def _reconcile_replica_set(self, replica_set: Obj, namespace: str, desired: int,
-                               selector: dict) -> list[Obj]:
+    def _reconcile_replica_set(
+        self, replica_set: Obj, namespace: str, desired: int, selector: dict
+    ) -> list[Obj]:
         pods = [
-            pod for pod in self._pods_of(replica_set, namespace)
+            pod
+            for pod in self._pods_of(replica_set, namespace)
             if not pod["metadata"].get("deletionTimestamp")
         ]
         while len(pods) > desired:
             # The controller removes the youngest (least ready) pods first.
             victim = pods.pop()
             self._delete_pod(victim)
-            emit_event(self.store, replica_set, "SuccessfulDelete",
-                       f"Deleted pod: {victim['metadata']['name']}", "replicaset-controller")
+            emit_event(
+                self.store,
+                replica_set,
+                "SuccessfulDelete",
+                f"Deleted pod: {victim['metadata']['name']}",
+                "replicaset-controller",
+            )
         while len(pods) < desired:
             name = f"{replica_set['metadata']['name']}-{safe_suffix()}"
             pods.append(self._create_pod(replica_set, name, namespace, {}))
-            emit_event(self.store, replica_set, "SuccessfulCreate",
-                       f"Created pod: {name}", "replicaset-controller")
+            emit_event(
+                self.store,
+                replica_set,
+                "SuccessfulCreate",
+                f"Created pod: {name}",
+                "replicaset-controller",
+            )
         ready = sum(1 for pod in pods if is_true(pod, "Ready"))
-        status: Obj = {"replicas": len(pods), "observedGeneration":
-                       replica_set["metadata"].get("generation", 1)}
+        status: Obj = {
+            "replicas": len(pods),
+            "observedGeneration": replica_set["metadata"].get("generation", 1),
+        }
         if ready:
-            status.update(readyReplicas=ready, availableReplicas=ready, fullyLabeledReplicas=len(pods))
+            status.update(
+                readyReplicas=ready, availableReplicas=ready, fullyLabeledReplicas=len(pods)
+            )
         write_status_if_changed(self.store, replica_set, status)
         return pods
 
-    def _write_deployment_status(self, deploy: Obj, rs_name: str, pods: int, ready: int,
-                                 desired: int) -> None:
+    def _write_deployment_status(
+        self, deploy: Obj, rs_name: str, pods: int, ready: int, desired: int
+    ) -> None:
         old_status = deploy.get("status") or {}
         conditions = list(old_status.get("conditions") or [])
         available = ready >= desired
         if available:
-            conditions = _k8s_condition(conditions, "Available", "True",
-                                        "MinimumReplicasAvailable",
-                                        "Deployment has minimum availability.")
+            conditions = _k8s_condition(
+                conditions,
+                "Available",
+                "True",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.",
+            )
         else:
-            conditions = _k8s_condition(conditions, "Available", "False",
-                                        "MinimumReplicasUnavailable",
-                                        "Deployment does not have minimum availability.")
+            conditions = _k8s_condition(
+                conditions,
+                "Available",
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            )
         if available and pods == desired:
-            conditions = _k8s_condition(conditions, "Progressing", "True",
-                                        "NewReplicaSetAvailable",
-                                        f'ReplicaSet "{rs_name}" has successfully progressed.')
+            conditions = _k8s_condition(
+                conditions,
+                "Progressing",
+                "True",
+                "NewReplicaSetAvailable",
+                f'ReplicaSet "{rs_name}" has successfully progressed.',
+            )
         else:
-            conditions = _k8s_condition(conditions, "Progressing", "True", "ReplicaSetUpdated",
-                                        f'ReplicaSet "{rs_name}" is progressing.')
+            conditions = _k8s_condition(
+                conditions,
+                "Progressing",
+                "True",
+                "ReplicaSetUpdated",
+                f'ReplicaSet "{rs_name}" is progressing.',
+            )
         status: Obj = {"observedGeneration": deploy["metadata"].get("generation", 1)}
         # Zero counts are omitted, as the API's omitempty does.
-        for key, value in (("replicas", pods), ("updatedReplicas", pods),
-                           ("readyReplicas", ready), ("availableReplicas", ready),
-                           ("unavailableReplicas", max(desired - ready, 0))):
+        for key, value in (
+            ("replicas", pods),
+            ("updatedReplicas", pods),
+            ("readyReplicas", ready),
+            ("availableReplicas", ready),
+            ("unavailableReplicas", max(desired - ready, 0)),
+        ):
             if value:
                 status[key] = value
         status["conditions"] = conditions
@@ -373,18 +421,31 @@ class KubeControllers(ReconcileLoop):
             stale = pod["metadata"].get("labels", {}).get("controller-revision-hash") != revision
             if ordinal >= desired or stale:
                 self._delete_pod(pod)
-        pods = {n: p for n, p in pods.items() if int(n.rsplit("-", 1)[1]) < desired
-                and p["metadata"].get("labels", {}).get("controller-revision-hash") == revision}
+        pods = {
+            n: p
+            for n, p in pods.items()
+            if int(n.rsplit("-", 1)[1]) < desired
+            and p["metadata"].get("labels", {}).get("controller-revision-hash") == revision
+        }
         for ordinal in range(desired):
             pod_name = f"{name}-{ordinal}"
             if pod_name not in pods:
-                pods[pod_name] = self._create_pod(stateful_set, pod_name, namespace, {
-                    "controller-revision-hash": revision,
-                    "statefulset.kubernetes.io/pod-name": pod_name,
-                })
-                emit_event(self.store, stateful_set, "SuccessfulCreate",
-                           f"create Pod {pod_name} in StatefulSet {name} successful",
-                           "statefulset-controller")
+                pods[pod_name] = self._create_pod(
+                    stateful_set,
+                    pod_name,
+                    namespace,
+                    {
+                        "controller-revision-hash": revision,
+                        "statefulset.kubernetes.io/pod-name": pod_name,
+                    },
+                )
+                emit_event(
+                    self.store,
+                    stateful_set,
+                    "SuccessfulCreate",
+                    f"create Pod {pod_name} in StatefulSet {name} successful",
+                    "statefulset-controller",
+                )
         ready = sum(1 for pod in pods.values() if is_true(pod, "Ready"))
         status: Obj = {
             "observedGeneration": meta.get("generation", 1),
@@ -404,13 +465,23 @@ class KubeControllers(ReconcileLoop):
         if (job.get("status") or {}).get("succeeded"):
             return
         stamp = now_iso()
-        write_status_if_changed(self.store, job, {
-            "startTime": stamp,
-            "completionTime": stamp,
-            "succeeded": 1,
-            "conditions": [{"type": "Complete", "status": "True", "lastProbeTime": stamp,
-                            "lastTransitionTime": stamp}],
-        })
+        write_status_if_changed(
+            self.store,
+            job,
+            {
+                "startTime": stamp,
+                "completionTime": stamp,
+                "succeeded": 1,
+                "conditions": [
+                    {
+                        "type": "Complete",
+                        "status": "True",
+                        "lastProbeTime": stamp,
+                        "lastTransitionTime": stamp,
+                    }
+                ],
+            },
+        )
         emit_event(self.store, job, "Completed", "Job completed", "job-controller")
 
     # --- pods and the kubelet ---------------------------------------------------------------
@@ -436,12 +507,24 @@ class KubeControllers(ReconcileLoop):
         if template_meta.get("annotations"):
             pod["metadata"]["annotations"] = dict(template_meta["annotations"])
         created = self.store.create(pod)
-        self.store.update_status("v1", "Pod", name, namespace, {
-            "phase": "Pending",
-            "qosClass": "BestEffort",
-            "conditions": [{"type": "PodScheduled", "status": "True",
-                            "lastTransitionTime": now_iso(), "lastProbeTime": None}],
-        })
+        self.store.update_status(
+            "v1",
+            "Pod",
+            name,
+            namespace,
+            {
+                "phase": "Pending",
+                "qosClass": "BestEffort",
+                "conditions": [
+                    {
+                        "type": "PodScheduled",
+                        "status": "True",
+                        "lastTransitionTime": now_iso(),
+                        "lastProbeTime": None,
+                    }
+                ],
+            },
+        )
         return created
 
     def _delete_pod(self, pod: Obj) -> None:
@@ -477,9 +560,13 @@ class KubeControllers(ReconcileLoop):
     def _start_pod(self, pod: Obj, key: tuple[str, str]) -> None:
         namespace, name = key
         if not pod["spec"].get("nodeName"):
-            emit_event(self.store, pod, "Scheduled",
-                       f"Successfully assigned {namespace}/{name} to {NODE_NAME}",
-                       "default-scheduler")
+            emit_event(
+                self.store,
+                pod,
+                "Scheduled",
+                f"Successfully assigned {namespace}/{name} to {NODE_NAME}",
+                "default-scheduler",
+            )
             pod["spec"]["nodeName"] = NODE_NAME
             pod = self.store.update(pod)
         containers = pod["spec"].get("containers") or []
@@ -493,13 +580,19 @@ class KubeControllers(ReconcileLoop):
                     app = app_class(name, self._pod_logger(namespace, name), self.sim.clock)
                     self.sim.pod_ports[key] = app.start()
                     self._apps[key] = app
-            emit_event(self.store, pod, "Pulled",
-                       f'Container image "{container.get("image")}" already present on machine',
-                       "kubelet")
-            emit_event(self.store, pod, "Created", f"Created container {container['name']}",
-                       "kubelet")
-            emit_event(self.store, pod, "Started", f"Started container {container['name']}",
-                       "kubelet")
+            emit_event(
+                self.store,
+                pod,
+                "Pulled",
+                f'Container image "{container.get("image")}" already present on machine',
+                "kubelet",
+            )
+            emit_event(
+                self.store, pod, "Created", f"Created container {container['name']}", "kubelet"
+            )
+            emit_event(
+                self.store, pod, "Started", f"Started container {container['name']}", "kubelet"
+            )
         stamp = now_iso()
         statuses = [
             {
@@ -515,20 +608,26 @@ class KubeControllers(ReconcileLoop):
             }
             for container in containers
         ]
-        self.store.update_status("v1", "Pod", name, namespace, {
-            "phase": "Running",
-            "hostIP": NODE_IP,
-            "podIP": POD_IP,
-            "podIPs": [{"ip": POD_IP}],
-            "startTime": stamp,
-            "qosClass": "BestEffort",
-            "conditions": [
-                {"type": condition, "status": "True", "lastTransitionTime": stamp,
-                 "lastProbeTime": None}
-                for condition in ("Initialized", "Ready", "ContainersReady", "PodScheduled")
-            ],
-            "containerStatuses": statuses,
-        })
+        self.store.update_status(
+            "v1",
+            "Pod",
+            name,
+            namespace,
+            _pod_status(
+                "Running",
+                stamp,
+                [
+                    {
+                        "type": condition,
+                        "status": "True",
+                        "lastTransitionTime": stamp,
+                        "lastProbeTime": None,
+                    }
+                    for condition in ("Initialized", "Ready", "ContainersReady", "PodScheduled")
+                ],
+                statuses,
+            ),
+        )
 
     def _back_off_pull(self, pod: Obj, containers: list[Obj]) -> None:
         """kubelet `images/image_manager.go`: ErrImagePull, then ImagePullBackOff forever."""
@@ -538,46 +637,93 @@ class KubeControllers(ReconcileLoop):
         statuses = []
         for container in containers:
             image = container.get("image", "")
-            status: Obj = {"name": container["name"], "image": image, "imageID": "",
-                           "ready": False, "started": False, "restartCount": 0,
-                           "lastState": {}, "state": {"waiting": {"reason": "ContainerCreating"}}}
+            status: Obj = {
+                "name": container["name"],
+                "image": image,
+                "imageID": "",
+                "ready": False,
+                "started": False,
+                "restartCount": 0,
+                "lastState": {},
+                "state": {"waiting": {"reason": "ContainerCreating"}},
+            }
             if image.endswith(UNPULLABLE_DIGEST):
-                error = (f'failed to pull and unpack image "{image}": failed to resolve reference'
-                         f' "{image}": not found')
-                emit_event(self.store, pod, "Failed", f"Failed to pull image \"{image}\": {error}",
-                           "kubelet", "Warning")
+                error = (
+                    f'failed to pull and unpack image "{image}": failed to resolve reference'
+                    f' "{image}": not found'
+                )
+                emit_event(
+                    self.store,
+                    pod,
+                    "Failed",
+                    f'Failed to pull image "{image}": {error}',
+                    "kubelet",
+                    "Warning",
+                )
                 emit_event(self.store, pod, "Failed", "Error: ErrImagePull", "kubelet", "Warning")
-                emit_event(self.store, pod, "BackOff", f'Back-off pulling image "{image}"',
-                           "kubelet")
-                status["state"] = {"waiting": {"reason": "ImagePullBackOff",
-                                               "message": f'Back-off pulling image "{image}"'}}
+                emit_event(
+                    self.store, pod, "BackOff", f'Back-off pulling image "{image}"', "kubelet"
+                )
+                status["state"] = {
+                    "waiting": {
+                        "reason": "ImagePullBackOff",
+                        "message": f'Back-off pulling image "{image}"',
+                    }
+                }
             statuses.append(status)
         stamp = now_iso()
-        not_ready = "containers with unready status: [" + " ".join(
-            c["name"] for c in containers) + "]"
-        self.store.update_status("v1", "Pod", name, namespace, {
-            "phase": "Pending",
-            "hostIP": NODE_IP,
-            "podIP": POD_IP,
-            "podIPs": [{"ip": POD_IP}],
-            "startTime": stamp,
-            "qosClass": "BestEffort",
-            "conditions": [
-                {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
-                {"type": "Ready", "status": "False", "reason": "ContainersNotReady",
-                 "message": not_ready, "lastTransitionTime": stamp},
-                {"type": "ContainersReady", "status": "False", "reason": "ContainersNotReady",
-                 "message": not_ready, "lastTransitionTime": stamp},
-                {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
-            ],
-            "containerStatuses": statuses,
-        })
+        not_ready = (
+            "containers with unready status: [" + " ".join(c["name"] for c in containers) + "]"
+        )
+        self.store.update_status(
+            "v1",
+            "Pod",
+            name,
+            namespace,
+            _pod_status(
+                "Pending",
+                stamp,
+                [
+                    {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
+                    {
+                        "type": "Ready",
+                        "status": "False",
+                        "reason": "ContainersNotReady",
+                        "message": not_ready,
+                        "lastTransitionTime": stamp,
+                    },
+                    {
+                        "type": "ContainersReady",
+                        "status": "False",
+                        "reason": "ContainersNotReady",
+                        "message": not_ready,
+                        "lastTransitionTime": stamp,
+                    },
+                    {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
+                ],
+                statuses,
+            ),
+        )
 
     def _pod_logger(self, namespace: str, pod: str) -> Any:
         def append(line: str) -> None:
             self.store.append_log(namespace, pod, "user-container", line)
 
         return append
+
+
+def _pod_status(phase: str, stamp: str, conditions: list[Obj], statuses: list[Obj]) -> Obj:
+    """A scheduled pod's status on the kind node, as the kubelet reports it."""
+    return {
+        "phase": phase,
+        "hostIP": NODE_IP,
+        "podIP": POD_IP,
+        "podIPs": [{"ip": POD_IP}],
+        "startTime": stamp,
+        "qosClass": "BestEffort",
+        "conditions": conditions,
+        "containerStatuses": statuses,
+    }
 
 
 def _image_id(image: str) -> str:
@@ -587,8 +733,9 @@ def _image_id(image: str) -> str:
     return f"{repository}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
 
 
-def _k8s_condition(conditions: list[Obj], condition_type: str, status: str, reason: str,
-                   message: str) -> list[Obj]:
+def _k8s_condition(
+    conditions: list[Obj], condition_type: str, status: str, reason: str, message: str
+) -> list[Obj]:
     """Workload conditions (lastUpdateTime + lastTransitionTime, API order kept)."""
     stamp = now_iso()
     previous = next((c for c in conditions if c["type"] == condition_type), None)
@@ -605,11 +752,11 @@ def _k8s_condition(conditions: list[Obj], condition_type: str, status: str, reas
         "status": status,
         "lastUpdateTime": stamp,
         "lastTransitionTime": previous["lastTransitionTime"]
-        if previous and previous["status"] == status else stamp,
+        if previous and previous["status"] == status
+        else stamp,
         "reason": reason,
         "message": message,
     }
     order = ["Available", "Progressing"]
     merged = [c for c in conditions if c["type"] != condition_type] + [condition]
     return sorted(merged, key=lambda c: order.index(c["type"]) if c["type"] in order else 9)
-

@@ -49,8 +49,11 @@ class ClusterNetwork:
                     continue
                 if external_only and rule.get("visibility") != "ExternalIP":
                     continue
-                splits = [split for path in rule.get("http", {}).get("paths", [])
-                          for split in path.get("splits", [])]
+                splits = [
+                    split
+                    for path in rule.get("http", {}).get("paths", [])
+                    for split in path.get("splits", [])
+                ]
                 if splits:
                     split = _pick(splits)
                     return split["serviceNamespace"], split["serviceName"]
@@ -58,8 +61,10 @@ class ClusterNetwork:
 
 
 def _ready(ingress: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (ingress.get("status") or {}).get("conditions") or [])
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in (ingress.get("status") or {}).get("conditions") or []
+    )
 
 
 def _pick(splits: list[dict]) -> dict:

@@ -130,30 +130,53 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _builtin("v1", "Node", "nodes", False, ("no",), status=True),
     _builtin("v1", "Endpoints", "endpoints", short=("ep",)),
     _builtin("v1", "PersistentVolumeClaim", "persistentvolumeclaims", short=("pvc",), status=True),
-    _builtin("apps/v1", "Deployment", "deployments", short=("deploy",), status=True,
-             categories=("all",)),
-    _builtin("apps/v1", "StatefulSet", "statefulsets", short=("sts",), status=True,
-             categories=("all",)),
-    _builtin("apps/v1", "ReplicaSet", "replicasets", short=("rs",), status=True,
-             categories=("all",)),
-    _builtin("apps/v1", "DaemonSet", "daemonsets", short=("ds",), status=True,
-             categories=("all",)),
+    _builtin(
+        "apps/v1", "Deployment", "deployments", short=("deploy",), status=True, categories=("all",)
+    ),
+    _builtin(
+        "apps/v1", "StatefulSet", "statefulsets", short=("sts",), status=True, categories=("all",)
+    ),
+    _builtin(
+        "apps/v1", "ReplicaSet", "replicasets", short=("rs",), status=True, categories=("all",)
+    ),
+    _builtin("apps/v1", "DaemonSet", "daemonsets", short=("ds",), status=True, categories=("all",)),
     _builtin("batch/v1", "Job", "jobs", status=True, categories=("all",)),
     _builtin("batch/v1", "CronJob", "cronjobs", short=("cj",), status=True, categories=("all",)),
     _builtin("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterroles", False),
     _builtin("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebindings", False),
     _builtin("rbac.authorization.k8s.io/v1", "Role", "roles"),
     _builtin("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"),
-    _builtin("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions",
-             False, ("crd", "crds"), status=True),
-    _builtin("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration",
-             "mutatingwebhookconfigurations", False),
-    _builtin("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration",
-             "validatingwebhookconfigurations", False),
-    _builtin("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
-             short=("hpa",), status=True, categories=("all",)),
-    _builtin("policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", short=("pdb",),
-             status=True),
+    _builtin(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        "customresourcedefinitions",
+        False,
+        ("crd", "crds"),
+        status=True,
+    ),
+    _builtin(
+        "admissionregistration.k8s.io/v1",
+        "MutatingWebhookConfiguration",
+        "mutatingwebhookconfigurations",
+        False,
+    ),
+    _builtin(
+        "admissionregistration.k8s.io/v1",
+        "ValidatingWebhookConfiguration",
+        "validatingwebhookconfigurations",
+        False,
+    ),
+    _builtin(
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        short=("hpa",),
+        status=True,
+        categories=("all",),
+    ),
+    _builtin(
+        "policy/v1", "PodDisruptionBudget", "poddisruptionbudgets", short=("pdb",), status=True
+    ),
     _builtin("coordination.k8s.io/v1", "Lease", "leases"),
     _builtin("events.k8s.io/v1", "Event", "events", short=("ev",)),
     _builtin("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies", short=("netpol",)),
@@ -236,8 +259,15 @@ def invalid(rtype: ResourceType, name: str, causes: list[tuple[str, str, str]]) 
 # `patchMergeKey` / `listMapKey` tags). Lists not named here are atomic.
 
 _NAME_KEYED_LISTS = {
-    "containers", "initContainers", "ephemeralContainers", "env", "volumes", "volumeMounts",
-    "imagePullSecrets", "volumeDevices", "hostAliases",
+    "containers",
+    "initContainers",
+    "ephemeralContainers",
+    "env",
+    "volumes",
+    "volumeMounts",
+    "imagePullSecrets",
+    "volumeDevices",
+    "hostAliases",
 }
 
 
@@ -262,8 +292,16 @@ def list_merge_key(field_name: str, items: list) -> str | None:
 FieldPath = tuple[str, ...]
 # Parts of an object no manager owns (apiserver `fieldmanager` strips these before tracking).
 _UNMANAGED_METADATA = {
-    "name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
-    "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds",
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "managedFields",
+    "selfLink",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
     "generateName",
 }
 
@@ -333,9 +371,9 @@ def path_to_string(path: FieldPath) -> str:
         if kind == "f":
             text += f".{rest}"
         elif kind == "k":
-            text += "[" + ",".join(
-                f"{k}={json.dumps(v)}" for k, v in json.loads(rest).items()
-            ) + "]"
+            text += (
+                "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in json.loads(rest).items()) + "]"
+            )
         else:
             text += f"[{rest}]"
     return text
@@ -350,7 +388,7 @@ def _value_at(obj: object, path: FieldPath) -> object:
         if kind == "f" and isinstance(current, dict):
             current = current.get(rest, _MISSING)
         elif kind == "k" and isinstance(current, list):
-            (key_name, key_value), = json.loads(rest).items()
+            ((key_name, key_value),) = json.loads(rest).items()
             current = next(
                 (i for i in current if isinstance(i, dict) and i.get(key_name) == key_value),
                 _MISSING,
@@ -371,9 +409,10 @@ def _remove_path(obj: dict, path: FieldPath) -> None:
     if kind == "f" and isinstance(parent, dict):
         parent.pop(rest, None)
     elif kind == "k" and isinstance(parent, list):
-        (key_name, key_value), = json.loads(rest).items()
-        parent[:] = [i for i in parent
-                     if not (isinstance(i, dict) and i.get(key_name) == key_value)]
+        ((key_name, key_value),) = json.loads(rest).items()
+        parent[:] = [
+            i for i in parent if not (isinstance(i, dict) and i.get(key_name) == key_value)
+        ]
 
 
 _MISSING = object()
@@ -534,47 +573,69 @@ class Store:
         for name in SEED_NAMESPACES:
             self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         # The apiserver's own Service (pkg/controlplane/controller/kubernetesservice).
-        self.create({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kubernetes", "namespace": "default",
-                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"clusterIP": "10.96.0.1", "ports": [
-                {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}]},
-        })
-        node_name = f"{cluster_name}-control-plane"
-        self.create({
-            "apiVersion": "v1",
-            "kind": "Node",
-            "metadata": {
-                "name": node_name,
-                "labels": {**NODE_LABELS, "kubernetes.io/hostname": node_name},
-            },
-            "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"],
-                     "providerID": f"kind://docker/{cluster_name}/{node_name}"},
-            "status": {
-                "addresses": [{"address": "172.18.0.2", "type": "InternalIP"},
-                              {"address": node_name, "type": "Hostname"}],
-                "allocatable": {"cpu": "2", "memory": "8048056Ki", "pods": "110"},
-                "capacity": {"cpu": "2", "memory": "8048056Ki", "pods": "110"},
-                "conditions": [
-                    {"type": "Ready", "status": "True", "reason": "KubeletReady",
-                     "message": "kubelet is posting ready status",
-                     "lastHeartbeatTime": now_rfc3339(), "lastTransitionTime": now_rfc3339()},
-                ],
-                "nodeInfo": {
-                    "architecture": "amd64",
-                    "operatingSystem": "linux",
-                    "kubeletVersion": f"v{kubernetes_version}",
-                    "kubeProxyVersion": f"v{kubernetes_version}",
-                    "containerRuntimeVersion": "containerd://1.7.1",
-                    "osImage": "Debian GNU/Linux 11 (bullseye)",
-                    "kernelVersion": "6.1.0",
-                    "bootID": str(uuid.uuid4()),
-                    "machineID": uuid.uuid4().hex,
-                    "systemUUID": str(uuid.uuid4()),
+        self.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": "kubernetes",
+                    "namespace": "default",
+                    "labels": {"component": "apiserver", "provider": "kubernetes"},
                 },
-            },
-        })
+                "spec": {
+                    "clusterIP": "10.96.0.1",
+                    "ports": [
+                        {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 6443}
+                    ],
+                },
+            }
+        )
+        node_name = f"{cluster_name}-control-plane"
+        self.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": node_name,
+                    "labels": {**NODE_LABELS, "kubernetes.io/hostname": node_name},
+                },
+                "spec": {
+                    "podCIDR": "10.244.0.0/24",
+                    "podCIDRs": ["10.244.0.0/24"],
+                    "providerID": f"kind://docker/{cluster_name}/{node_name}",
+                },
+                "status": {
+                    "addresses": [
+                        {"address": "172.18.0.2", "type": "InternalIP"},
+                        {"address": node_name, "type": "Hostname"},
+                    ],
+                    "allocatable": {"cpu": "2", "memory": "8048056Ki", "pods": "110"},
+                    "capacity": {"cpu": "2", "memory": "8048056Ki", "pods": "110"},
+                    "conditions": [
+                        {
+                            "type": "Ready",
+                            "status": "True",
+                            "reason": "KubeletReady",
+                            "message": "kubelet is posting ready status",
+                            "lastHeartbeatTime": now_rfc3339(),
+                            "lastTransitionTime": now_rfc3339(),
+                        },
+                    ],
+                    "nodeInfo": {
+                        "architecture": "amd64",
+                        "operatingSystem": "linux",
+                        "kubeletVersion": f"v{kubernetes_version}",
+                        "kubeProxyVersion": f"v{kubernetes_version}",
+                        "containerRuntimeVersion": "containerd://1.7.1",
+                        "osImage": "Debian GNU/Linux 11 (bullseye)",
+                        "kernelVersion": "6.1.0",
+                        "bootID": str(uuid.uuid4()),
+                        "machineID": uuid.uuid4().hex,
+                        "systemUUID": str(uuid.uuid4()),
+                    },
+                },
+            }
+        )
 
     # -- type registry ----------------------------------------------------------------------
 
@@ -664,15 +725,28 @@ class Store:
             )
         name = meta.get("name") or ""
         if not name:
-            raise invalid(rtype, "", [("metadata.name", "FieldValueRequired",
-                                       "Required value: name or generateName is required")])
+            raise invalid(
+                rtype,
+                "",
+                [
+                    (
+                        "metadata.name",
+                        "FieldValueRequired",
+                        "Required value: name or generateName is required",
+                    )
+                ],
+            )
         problem = name_problem(rtype, name)
         if problem:
-            raise invalid(rtype, name, [("metadata.name", "FieldValueInvalid",
-                                         f'Invalid value: "{name}": {problem}')])
+            raise invalid(
+                rtype,
+                name,
+                [("metadata.name", "FieldValueInvalid", f'Invalid value: "{name}": {problem}')],
+            )
         if rtype.namespaced and not meta.get("namespace"):
-            raise invalid(rtype, name, [("metadata.namespace", "FieldValueRequired",
-                                         "Required value")])
+            raise invalid(
+                rtype, name, [("metadata.namespace", "FieldValueRequired", "Required value")]
+            )
         if not rtype.namespaced:
             meta.pop("namespace", None)
         if rtype.kind == CRD_KIND:
@@ -822,12 +896,19 @@ class Store:
             if force:
                 owners = {k: paths - applied_paths for k, paths in owners.items()}
             new_owners = {k: v for k, v in owners.items() if v}
-            entries = [e for e in live["metadata"].get("managedFields", [])
-                       if _owner_key(e) in new_owners]
+            entries = [
+                e for e in live["metadata"].get("managedFields", []) if _owner_key(e) in new_owners
+            ]
             for entry in entries:
                 entry["fieldsV1"] = paths_to_fields_v1(new_owners[_owner_key(entry)])
-            old_mine = next((e for e in live["metadata"].get("managedFields", [])
-                             if _owner_key(e) == _owner_key(entry_base)), None)
+            old_mine = next(
+                (
+                    e
+                    for e in live["metadata"].get("managedFields", [])
+                    if _owner_key(e) == _owner_key(entry_base)
+                ),
+                None,
+            )
             if old_mine and mine == applied_paths:
                 entries.append(old_mine)
             else:
@@ -844,16 +925,18 @@ class Store:
             merged["metadata"]["resourceVersion"] = ""
             return self.update(merged, dry_run=dry_run)
 
-    def record_update_ownership(self, old: dict | None, new: dict, manager: str,
-                                subresource: str = "") -> None:
+    def record_update_ownership(
+        self, old: dict | None, new: dict, manager: str, subresource: str = ""
+    ) -> None:
         """Give `manager` (operation Update) the fields it changed, as the apiserver does."""
         rtype = self._require_type(new.get("apiVersion", ""), new.get("kind", ""))
         associative = not self._is_custom(rtype)
         with_status = subresource == "status"
         new_paths = leaf_paths(new, associative, with_status)
         old_paths = leaf_paths(old, associative, with_status) if old else set()
-        changed = {p for p in new_paths
-                   if p not in old_paths or _value_at(new, p) != _value_at(old, p)}
+        changed = {
+            p for p in new_paths if p not in old_paths or _value_at(new, p) != _value_at(old, p)
+        }
         if with_status:
             changed = {p for p in changed if p[0] == "f:status"}
         if not changed:
@@ -863,8 +946,9 @@ class Store:
             entry_base["subresource"] = subresource
         meta = new["metadata"]
         with self._lock:
-            current = self._bucket(rtype).get((self._ns(rtype, meta.get("namespace")),
-                                               meta["name"]))
+            current = self._bucket(rtype).get(
+                (self._ns(rtype, meta.get("namespace")), meta["name"])
+            )
             if current is None or current["metadata"]["uid"] != meta.get("uid"):
                 return
             owners = _ownership(current)
@@ -877,8 +961,11 @@ class Store:
                 remaining = owners[key] - changed
                 if remaining:
                     entries.append({**entry, "fieldsV1": paths_to_fields_v1(remaining)})
-            entries.append(_managed_entry(entry_base, {p for p in mine if _value_at(current, p)
-                                                       is not _MISSING}))
+            entries.append(
+                _managed_entry(
+                    entry_base, {p for p in mine if _value_at(current, p) is not _MISSING}
+                )
+            )
             current["metadata"]["managedFields"] = entries
 
     def delete(
@@ -954,9 +1041,7 @@ class Store:
 
         return unsubscribe
 
-    def watch(
-        self, api_version: str, kind: str, namespace: str | None, since: str | None
-    ) -> Watch:
+    def watch(self, api_version: str, kind: str, namespace: str | None, since: str | None) -> Watch:
         """Events after resourceVersion `since`; with no `since`, synthetic ADDED for all."""
         rtype = self._require_type(api_version, kind)
         watcher = _Watcher(rtype.group, rtype.kind, namespace if rtype.namespaced else None)
@@ -975,8 +1060,9 @@ class Store:
                         f" ({self._oldest_history_revision - 1})"
                     )
                 for revision, event_type, group, obj_kind, obj_ns, obj in self._history:
-                    if revision > since_revision and self._matches(watcher, group, obj_kind,
-                                                                   obj_ns):
+                    if revision > since_revision and self._matches(
+                        watcher, group, obj_kind, obj_ns
+                    ):
                         watcher.events.put((event_type, obj))
             self._watchers.append(watcher)
         return Watch(self, watcher, rtype.api_version)
@@ -1043,8 +1129,9 @@ class Store:
         ns_type = self._types[("", "v1", "Namespace")]
         ns_obj = self._bucket(ns_type).get(("", namespace))
         if ns_obj is None:
-            raise NotFound(f'namespaces "{namespace}" not found',
-                           {"name": namespace, "kind": "namespaces"})
+            raise NotFound(
+                f'namespaces "{namespace}" not found', {"name": namespace, "kind": "namespaces"}
+            )
         if ns_obj.get("status", {}).get("phase") == "Terminating":
             raise Forbidden(
                 f"unable to create new content in namespace {namespace} because it is being"
@@ -1085,8 +1172,9 @@ class Store:
         if rtype.kind == "Namespace":
             obj.setdefault("spec", {"finalizers": ["kubernetes"]})
             obj["status"] = {"phase": "Active"}
-            obj["metadata"].setdefault("labels", {})[
-                "kubernetes.io/metadata.name"] = obj["metadata"]["name"]
+            obj["metadata"].setdefault("labels", {})["kubernetes.io/metadata.name"] = obj[
+                "metadata"
+            ]["name"]
         elif rtype.kind == "Service":
             spec = obj.setdefault("spec", {})
             spec.setdefault("type", "ClusterIP")
@@ -1109,19 +1197,34 @@ class Store:
             spec.setdefault("revisionHistoryLimit", 10)
             spec.setdefault("progressDeadlineSeconds", 600)
         elif rtype.kind == CRD_KIND:
-            obj["status"] = {"conditions": [], "acceptedNames": {"kind": "", "plural": ""},
-                             "storedVersions": []}
+            obj["status"] = {
+                "conditions": [],
+                "acceptedNames": {"kind": "", "plural": ""},
+                "storedVersions": [],
+            }
 
     def _after_create(self, rtype: ResourceType, obj: dict) -> None:
         if rtype.kind == "Namespace":
             name = obj["metadata"]["name"]
             # The serviceaccount and root-ca-cert-publisher controllers add these.
-            self.create({"apiVersion": "v1", "kind": "ServiceAccount",
-                         "metadata": {"name": "default", "namespace": name}})
-            self.create({"apiVersion": "v1", "kind": "ConfigMap",
-                         "metadata": {"name": "kube-root-ca.crt", "namespace": name},
-                         "data": {"ca.crt": "-----BEGIN CERTIFICATE-----\nsimulated\n"
-                                            "-----END CERTIFICATE-----\n"}})
+            self.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ServiceAccount",
+                    "metadata": {"name": "default", "namespace": name},
+                }
+            )
+            self.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "kube-root-ca.crt", "namespace": name},
+                    "data": {
+                        "ca.crt": "-----BEGIN CERTIFICATE-----\nsimulated\n"
+                        "-----END CERTIFICATE-----\n"
+                    },
+                }
+            )
         elif rtype.kind == CRD_KIND:
             self._later(self._establish_delay, self._establish_crd, obj["metadata"]["name"])
 
@@ -1155,22 +1258,40 @@ class Store:
         if not names.get("kind"):
             causes.append(("spec.names.kind", "FieldValueRequired", "Required value"))
         if spec.get("scope") not in ("Namespaced", "Cluster"):
-            causes.append(("spec.scope", "FieldValueNotSupported",
-                           f'Unsupported value: "{spec.get("scope", "")}": supported values:'
-                           ' "Cluster", "Namespaced"'))
+            causes.append(
+                (
+                    "spec.scope",
+                    "FieldValueNotSupported",
+                    f'Unsupported value: "{spec.get("scope", "")}": supported values:'
+                    ' "Cluster", "Namespaced"',
+                )
+            )
         versions = spec.get("versions") or []
         if not versions:
-            causes.append(("spec.versions", "FieldValueInvalid",
-                           "Invalid value: null: must have exactly one version marked as"
-                           " storage version"))
+            causes.append(
+                (
+                    "spec.versions",
+                    "FieldValueInvalid",
+                    "Invalid value: null: must have exactly one version marked as storage version",
+                )
+            )
         elif sum(1 for v in versions if v.get("storage")) != 1:
-            causes.append(("spec.versions", "FieldValueInvalid",
-                           "Invalid value: must have exactly one version marked as storage"
-                           " version"))
+            causes.append(
+                (
+                    "spec.versions",
+                    "FieldValueInvalid",
+                    "Invalid value: must have exactly one version marked as storage version",
+                )
+            )
         expected = f"{names.get('plural', '')}.{spec.get('group', '')}"
         if names.get("plural") and spec.get("group") and name != expected:
-            causes.append(("metadata.name", "FieldValueInvalid",
-                           f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group'))
+            causes.append(
+                (
+                    "metadata.name",
+                    "FieldValueInvalid",
+                    f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group',
+                )
+            )
         if causes:
             raise invalid(rtype, name, causes)
 
@@ -1189,11 +1310,20 @@ class Store:
             crd["status"] = {
                 "acceptedNames": names,
                 "conditions": [
-                    {"type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-                     "message": "no conflicts found", "lastTransitionTime": stamp},
-                    {"type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-                     "message": "the initial names have been accepted",
-                     "lastTransitionTime": stamp},
+                    {
+                        "type": "NamesAccepted",
+                        "status": "True",
+                        "reason": "NoConflicts",
+                        "message": "no conflicts found",
+                        "lastTransitionTime": stamp,
+                    },
+                    {
+                        "type": "Established",
+                        "status": "True",
+                        "reason": "InitialNamesAccepted",
+                        "message": "the initial names have been accepted",
+                        "lastTransitionTime": stamp,
+                    },
                 ],
                 "storedVersions": [v["name"] for v in spec["versions"] if v.get("storage")],
             }
@@ -1203,9 +1333,11 @@ class Store:
     def _register_crd_types(self, crd: dict) -> None:
         spec = crd["spec"]
         names = spec["names"]
-        self._types = {k: t for k, t in self._types.items()
-                       if not (t.group == spec["group"] and t.kind == names["kind"]
-                               and t not in BUILTIN_TYPES)}
+        self._types = {
+            k: t
+            for k, t in self._types.items()
+            if not (t.group == spec["group"] and t.kind == names["kind"] and t not in BUILTIN_TYPES)
+        }
         for version in spec["versions"]:
             if not version.get("served"):
                 continue
@@ -1218,7 +1350,8 @@ class Store:
                 namespaced=spec["scope"] == "Namespaced",
                 short_names=tuple(names.get("shortNames") or ()),
                 has_status="status" in (version.get("subresources") or {}),
-                extra_subresources=("scale",) if "scale" in (version.get("subresources") or {})
+                extra_subresources=("scale",)
+                if "scale" in (version.get("subresources") or {})
                 else (),
                 categories=tuple(names.get("categories") or ()),
                 printer_columns=tuple(version.get("additionalPrinterColumns") or ()),
@@ -1228,13 +1361,17 @@ class Store:
     def _delete_crd_objects(self, crd: dict) -> None:
         spec = crd["spec"]
         kind = spec["names"]["kind"]
-        rtype = next((t for t in self._types.values()
-                      if t.group == spec["group"] and t.kind == kind), None)
+        rtype = next(
+            (t for t in self._types.values() if t.group == spec["group"] and t.kind == kind), None
+        )
         if rtype is not None:
             for obj in list(self._bucket(rtype).values()):
                 self._delete_locked(rtype, obj, "Background")
-        self._types = {k: t for k, t in self._types.items()
-                       if not (t.group == spec["group"] and t.kind == kind)}
+        self._types = {
+            k: t
+            for k, t in self._types.items()
+            if not (t.group == spec["group"] and t.kind == kind)
+        }
         self._objects.pop((spec["group"], kind), None)
 
     # -- deletion, garbage collection, namespaces -------------------------------------------
@@ -1274,15 +1411,19 @@ class Store:
             terminating["metadata"]["deletionTimestamp"] = now_rfc3339()
             terminating["status"] = {"phase": "Terminating"}
             self._commit(ns_type, "MODIFIED", terminating)
-            self._later(self._namespace_cleanup_delay, self._finish_namespace,
-                        ns_obj["metadata"]["name"])
+            self._later(
+                self._namespace_cleanup_delay, self._finish_namespace, ns_obj["metadata"]["name"]
+            )
         return self._out(self._bucket(ns_type)[("", ns_obj["metadata"]["name"])], ns_type)
 
     def _finish_namespace(self, name: str) -> None:
         ns_type = self._types[("", "v1", "Namespace")]
         with self._lock:
-            kinds = {(t.group, t.kind): t for t in self._types.values()
-                     if t.namespaced and t.storage_version}
+            kinds = {
+                (t.group, t.kind): t
+                for t in self._types.values()
+                if t.namespaced and t.storage_version
+            }
             for (group, kind), bucket in list(self._objects.items()):
                 rtype = kinds.get((group, kind))
                 if rtype is None:
@@ -1321,15 +1462,17 @@ def _without_revision(obj: dict) -> dict:
 
 
 def _is_established(crd: dict) -> bool:
-    return any(c.get("type") == "Established" and c.get("status") == "True"
-               for c in crd.get("status", {}).get("conditions", []))
+    return any(
+        c.get("type") == "Established" and c.get("status") == "True"
+        for c in crd.get("status", {}).get("conditions", [])
+    )
 
 
 def _owner_key(entry: dict) -> str:
     """Identifies a managedFields entry the way structured-merge-diff names managers."""
-    return json.dumps({k: entry.get(k, "") for k in ("manager", "operation", "subresource")},
-                      sort_keys=True) + (entry.get("apiVersion", "") if entry.get(
-                          "operation") == "Update" else "")
+    return json.dumps(
+        {k: entry.get(k, "") for k in ("manager", "operation", "subresource")}, sort_keys=True
+    ) + (entry.get("apiVersion", "") if entry.get("operation") == "Update" else "")
 
 
 def _ownership(obj: dict) -> dict[str, set[FieldPath]]:
@@ -1340,8 +1483,12 @@ def _ownership(obj: dict) -> dict[str, set[FieldPath]]:
 
 
 def _managed_entry(base: dict, paths: set[FieldPath]) -> dict:
-    return {**base, "time": now_rfc3339(), "fieldsType": "FieldsV1",
-            "fieldsV1": paths_to_fields_v1(paths)}
+    return {
+        **base,
+        "time": now_rfc3339(),
+        "fieldsType": "FieldsV1",
+        "fieldsV1": paths_to_fields_v1(paths),
+    }
 
 
 def _manager_label(owner_key: str) -> str:
@@ -1351,18 +1498,26 @@ def _manager_label(owner_key: str) -> str:
     if info["subresource"]:
         text += f' with subresource "{info["subresource"]}"'
     if info["operation"] == "Update":
-        text += f" using {owner_key[owner_key.index('}') + 1:]}"
+        text += f" using {owner_key[owner_key.index('}') + 1 :]}"
     return text
 
 
 def _apply_conflict(conflicts: list[tuple[str, FieldPath]]) -> Conflict:
     """NewConflictError/getConflictMessage of apimachinery `managedfields/internal/conflict.go`."""
-    causes = [{"reason": "FieldManagerConflict", "message": f"conflict with {_manager_label(k)}",
-               "field": path_to_string(p)} for k, p in conflicts]
+    causes = [
+        {
+            "reason": "FieldManagerConflict",
+            "message": f"conflict with {_manager_label(k)}",
+            "field": path_to_string(p),
+        }
+        for k, p in conflicts
+    ]
     if len(conflicts) == 1:
         key, path = conflicts[0]
-        message = (f"Apply failed with 1 conflict: conflict with {_manager_label(key)}:"
-                   f" {path_to_string(path)}")
+        message = (
+            f"Apply failed with 1 conflict: conflict with {_manager_label(key)}:"
+            f" {path_to_string(path)}"
+        )
     else:
         by_manager: dict[str, list[str]] = {}
         for key, path in conflicts:

@@ -20,12 +20,13 @@ import struct
 import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings.http import HTTPMessage, from_http
 from cloudevents.core.formats.json import JSONFormat
+
+from tests.sim.httpserving import BackgroundHTTPServer, QuietHandler
 
 WEBSOCKET_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 CONTEXT_ORDER = ("type", "source", "subject", "id", "time", "dataschema", "datacontenttype")
@@ -201,21 +202,19 @@ class _WebsocketClient:
         return opcode, payload
 
 
-class _SockeyeHandler(BaseHTTPRequestHandler):
-    server: _SockeyeHTTPServer
+class _SockeyeHandler(QuietHandler):
+    """No access log: sockeye logs no access lines."""
+
     protocol_version = "HTTP/1.1"
-    # Headers and body go out in separate writes: without this, Nagle plus the client's
-    # delayed ACK hold every response ~40 ms.
-    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
         path = self.path.split("?", 1)[0]
         if path == "/ws":
             self._websocket()
         elif path == "/":
-            self._answer(200, INDEX_PAGE, "text/html; charset=utf-8")
+            self.answer(200, INDEX_PAGE, "text/html; charset=utf-8")
         else:
-            self._answer(404, b"404 page not found\n", "text/plain; charset=utf-8")
+            self.answer(404, b"404 page not found\n", "text/plain; charset=utf-8")
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
@@ -225,23 +224,23 @@ class _SockeyeHandler(BaseHTTPRequestHandler):
         try:
             event = from_http(HTTPMessage(headers=headers, body=body), JSONFormat())
         except Exception as error:  # noqa: BLE001 - any malformed event is a 400, as in sdk-go
-            self._answer(400, f"{error}\n".encode(), "text/plain; charset=utf-8")
+            self.answer(400, f"{error}\n".encode(), "text/plain; charset=utf-8")
             return
         attributes = _received_attributes(event, _sent_time(headers, body, binary_mode))
-        self.server.app.receive(attributes, _body_of(event, body, binary_mode))
+        self.server.owner.receive(attributes, _body_of(event, body, binary_mode))
         # sdk-go v2.3.1 protocol/http/protocol.go ServeHTTP: a receiver returning nothing
         # is answered 200 with no body.
-        self._answer(200, b"", "text/plain; charset=utf-8")
+        self.answer(200, b"", "text/plain; charset=utf-8")
 
     def _websocket(self) -> None:
         key = self.headers.get("Sec-WebSocket-Key")
         upgrade = (self.headers.get("Upgrade") or "").lower()
         if upgrade != "websocket" or not key:
-            self._answer(400, b"Bad Request\n", "text/plain; charset=utf-8")
+            self.answer(400, b"Bad Request\n", "text/plain; charset=utf-8")
             return
         if not self.headers.get("Origin"):
             # golang.org/x/net/websocket checkOrigin: no Origin header -> 403.
-            self._answer(403, b"", "text/plain; charset=utf-8")
+            self.answer(403, b"", "text/plain; charset=utf-8")
             return
         accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest())
         # Registered before the handshake answer (holding the client's send lock, so no
@@ -250,7 +249,7 @@ class _SockeyeHandler(BaseHTTPRequestHandler):
         client = _WebsocketClient(self.connection)
         try:
             with client.send_lock:
-                self.server.app.add_client(client)
+                self.server.owner.add_client(client)
                 self.send_response(101, "Switching Protocols")
                 self.send_header("Upgrade", "websocket")
                 self.send_header("Connection", "Upgrade")
@@ -259,7 +258,7 @@ class _SockeyeHandler(BaseHTTPRequestHandler):
                 self.wfile.flush()
             self._serve_websocket(client)
         finally:
-            self.server.app.remove_client(client)
+            self.server.owner.remove_client(client)
             self.close_connection = True
 
     def _serve_websocket(self, client: _WebsocketClient) -> None:
@@ -279,21 +278,6 @@ class _SockeyeHandler(BaseHTTPRequestHandler):
                 with contextlib.suppress(OSError):
                     client.send_pong(payload)
 
-    def _answer(self, code: int, body: bytes, content_type: str) -> None:
-        self.send_response(code)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        """sockeye logs no access lines."""
-
-
-class _SockeyeHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    app: SockeyeApp
-
 
 class SockeyeApp:
     """The app of a `n3wscott/sockeye` pod: `start()` -> port, `stop()`."""
@@ -304,32 +288,22 @@ class SockeyeApp:
         self._clock = clock
         self._clients: list[_WebsocketClient] = []
         self._clients_lock = threading.Lock()
-        self._server: _SockeyeHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = BackgroundHTTPServer(_SockeyeHandler, self, name=f"sockeye-{pod_name}")
 
     def start(self) -> int:
-        self._server = _SockeyeHTTPServer(("127.0.0.1", 0), _SockeyeHandler)
-        self._server.app = self
-        port = self._server.server_address[1]
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sockeye-{self.pod_name}", daemon=True
-        )
-        self._thread.start()
+        port = self._http.start()
         # The container listens on 8080 whatever port the simulation gives it.
         self._log(f"{go_log_prefix()}Server starting on port 8080")
         return port
 
     def stop(self) -> None:
-        if self._server:
-            self._server.shutdown()
-            self._server.server_close()
+        self._http.close()
         with self._clients_lock:
             clients, self._clients = self._clients, []
         for client in clients:
             with contextlib.suppress(OSError):
                 client.connection.shutdown(socket.SHUT_RDWR)
-        if self._thread:
-            self._thread.join(timeout=5)
+        self._http.join()
 
     def add_client(self, client: _WebsocketClient) -> None:
         with self._clients_lock:

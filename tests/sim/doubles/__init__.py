@@ -8,14 +8,16 @@ shell wrappers for `kind` and `docker` that tests put first on PATH; the release
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 BIN_DIR = Path(__file__).resolve().parent / "bin"
 
 
-def executable_script(module: str, version: str, repo_root: Path | str = REPO_ROOT,
-                      python: str = sys.executable) -> bytes:
+def executable_script(
+    module: str, version: str, repo_root: Path | str = REPO_ROOT, python: str = sys.executable
+) -> bytes:
     """A runnable file that starts `tests.sim.doubles.<module>` built as `version`.
 
     The bytes depend only on their arguments, so the mirror's checksums stay valid across
@@ -29,3 +31,36 @@ def executable_script(module: str, version: str, repo_root: Path | str = REPO_RO
         f"from tests.sim.doubles.{module} import main\n"
         f"sys.exit(main(sys.argv[1:], version={version!r}))\n"
     ).encode()
+
+
+def scan_flags(
+    argv: list[str],
+    value_flags: set[str],
+    short_flags: dict[str, str],
+    missing_value: Callable[[str], Exception],
+    double_dash_short: bool = False,
+) -> Iterator[tuple[str, str | None, str | None]]:
+    """Read a command line as pflag does: `(arg, None, None)` for a positional, `(arg, name,
+    value)` for a flag. `--flag=value` and `-f=value` carry their value; a flag in
+    `value_flags` given without one takes the next argument (`missing_value(message)` is
+    raised when there is none); any other flag without `=` has value None. Single-dash names
+    go through `short_flags` (double-dash ones too with `double_dash_short`)."""
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        index += 1
+        if not arg.startswith("-") or arg == "-":
+            yield arg, None, None
+            continue
+        name, has_value, value = arg.lstrip("-").partition("=")
+        if double_dash_short or not arg.startswith("--"):
+            name = short_flags.get(name, name)
+        if not has_value and name in value_flags:
+            if index >= len(argv):
+                raise missing_value(f"flag needs an argument: {arg}")
+            value = argv[index]
+            index += 1
+        elif not has_value:
+            yield arg, name, None
+            continue
+        yield arg, name, value

@@ -68,26 +68,50 @@ def daemon_down() -> bool:
 
 
 def version_data() -> dict:
-    client = {"Platform": {"Name": "Docker Engine - Community"}, "Version": DOCKER_VERSION,
-              "ApiVersion": API_VERSION, "GitCommit": "afdd53b", "GoVersion": "go1.20.10",
-              "Os": "linux", "Arch": "amd64", "Context": "default"}
-    server = None if daemon_down() else {
-        "Platform": {"Name": "Docker Engine - Community"}, "Version": DOCKER_VERSION,
-        "ApiVersion": API_VERSION, "MinAPIVersion": "1.12", "GitCommit": "311b9ff",
-        "GoVersion": "go1.20.10", "Os": "linux", "Arch": "amd64",
+    client = {
+        "Platform": {"Name": "Docker Engine - Community"},
+        "Version": DOCKER_VERSION,
+        "ApiVersion": API_VERSION,
+        "GitCommit": "afdd53b",
+        "GoVersion": "go1.20.10",
+        "Os": "linux",
+        "Arch": "amd64",
+        "Context": "default",
     }
+    server = (
+        None
+        if daemon_down()
+        else {
+            "Platform": {"Name": "Docker Engine - Community"},
+            "Version": DOCKER_VERSION,
+            "ApiVersion": API_VERSION,
+            "MinAPIVersion": "1.12",
+            "GitCommit": "311b9ff",
+            "GoVersion": "go1.20.10",
+            "Os": "linux",
+            "Arch": "amd64",
+        }
+    )
     return {"Client": client, "Server": server}
 
 
 def info_data() -> dict:
-    return {"ServerVersion": DOCKER_VERSION, "OSType": "linux", "Architecture": "x86_64",
-            "NCPU": os.cpu_count() or 1, "Driver": "overlay2", "CgroupDriver": "systemd",
-            "CgroupVersion": "2", "OperatingSystem": "Ubuntu 22.04.3 LTS",
-            "SecurityOptions": ["name=seccomp,profile=builtin", "name=cgroupns"]}
+    return {
+        "ServerVersion": DOCKER_VERSION,
+        "OSType": "linux",
+        "Architecture": "x86_64",
+        "NCPU": os.cpu_count() or 1,
+        "Driver": "overlay2",
+        "CgroupDriver": "systemd",
+        "CgroupVersion": "2",
+        "OperatingSystem": "Ubuntu 22.04.3 LTS",
+        "SecurityOptions": ["name=seccomp,profile=builtin", "name=cgroupns"],
+    }
 
 
 def render(template: str, data: dict) -> str:
     """Enough of Go's text/template for `{{.A.B}}` and `{{json .A}}`."""
+
     def substitute(match: re.Match) -> str:
         value: object = data
         for part in filter(None, match.group(2).split(".")):
@@ -132,14 +156,18 @@ def version(argv: list[str]) -> int:
         print(render(template, data))
     else:
         client = data["Client"]
-        print(f"Client: {client['Platform']['Name']}\n Version:           {DOCKER_VERSION}\n"
-              f" API version:       {API_VERSION}\n Go version:        {client['GoVersion']}\n"
-              f" Git commit:        {client['GitCommit']}\n OS/Arch:           linux/amd64\n"
-              " Context:           default")
+        print(
+            f"Client: {client['Platform']['Name']}\n Version:           {DOCKER_VERSION}\n"
+            f" API version:       {API_VERSION}\n Go version:        {client['GoVersion']}\n"
+            f" Git commit:        {client['GitCommit']}\n OS/Arch:           linux/amd64\n"
+            " Context:           default"
+        )
         if data["Server"]:
-            print(f"\nServer: Docker Engine - Community\n Engine:\n  Version:          "
-                  f"{DOCKER_VERSION}\n  API version:      {API_VERSION} (minimum version 1.12)\n"
-                  "  OS/Arch:          linux/amd64")
+            print(
+                f"\nServer: Docker Engine - Community\n Engine:\n  Version:          "
+                f"{DOCKER_VERSION}\n  API version:      {API_VERSION} (minimum version 1.12)\n"
+                "  OS/Arch:          linux/amd64"
+            )
     if daemon_down():
         print(DAEMON_DOWN_MESSAGE, file=sys.stderr)
         return 1
@@ -158,8 +186,7 @@ def main(argv: list[str]) -> int:
         return info(argv)
     if commands[0] == "version":
         return version(argv)
-    print(f"docker: '{commands[0]}' is not a docker command.\n"
-          "See 'docker --help'", file=sys.stderr)
+    print(f"docker: '{commands[0]}' is not a docker command.\nSee 'docker --help'", file=sys.stderr)
     return 1
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.sim.doubles import REPO_ROOT
+from tests.sim.doubles import REPO_ROOT, scan_flags
 from tests.sim.doubles.docker import DAEMON_DOWN_MESSAGE, daemon_down
 
 DEFAULT_VERSION = "v0.20.0"
@@ -75,29 +75,21 @@ class Invocation:
 def parse_args(argv: list[str]) -> Invocation:
     """Accept `--flag=value`, `--flag value` and `-n value`, as pflag does."""
     parsed = Invocation()
-    index = 0
-    while index < len(argv):
-        arg = argv[index]
-        index += 1
-        if not arg.startswith("-") or arg == "-":
+    for arg, name, value in scan_flags(
+        argv, VALUE_FLAGS, SHORT_FLAGS, KindError, double_dash_short=True
+    ):
+        if name is None:
             parsed.positionals.append(arg)
-            continue
-        name, has_value, value = arg.lstrip("-").partition("=")
-        name = SHORT_FLAGS.get(name, name)
-        if not has_value and name in VALUE_FLAGS:
-            if index >= len(argv):
-                raise KindError(f"flag needs an argument: {arg}")
-            value = argv[index]
-            index += 1
-        elif not has_value:
-            value = "true"
-        parsed.flags[name] = value
+        else:
+            parsed.flags[name] = "true" if value is None else value
     return parsed
 
 
 def state_root() -> Path:
     configured = os.environ.get("SIM_KIND_STATE")
-    root = Path(configured) if configured else Path(tempfile.gettempdir()) / f"sim-kind-{os.getuid()}"
+    root = (
+        Path(configured) if configured else Path(tempfile.gettempdir()) / f"sim-kind-{os.getuid()}"
+    )
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -215,8 +207,8 @@ def ensure_docker() -> None:
     """kind shells out to docker first; with the daemon down it fails the same way."""
     if daemon_down():
         raise KindError(
-            "failed to list clusters: command \"docker ps -a --filter label=io.x-k8s.kind.cluster "
-            "--format '{{.Label \"io.x-k8s.kind.cluster\"}}'\" failed with error: exit status 1\n"
+            'failed to list clusters: command "docker ps -a --filter label=io.x-k8s.kind.cluster '
+            '--format \'{{.Label "io.x-k8s.kind.cluster"}}\'" failed with error: exit status 1\n'
             f"Command Output: {DAEMON_DOWN_MESSAGE}"
         )
 
@@ -276,8 +268,17 @@ def start_sim(name: str, version: str, ingress_port: int | None) -> None:
     """Start the simulated cluster detached from this process and wait for its ready line."""
     directory = cluster_dir(name)
     directory.mkdir(parents=True)
-    command = [sys.executable, "-m", "tests.sim", "--kubeconfig", str(directory / "kubeconfig"),
-               "--kubernetes-version", version, "--cluster-name", name]
+    command = [
+        sys.executable,
+        "-m",
+        "tests.sim",
+        "--kubeconfig",
+        str(directory / "kubeconfig"),
+        "--kubernetes-version",
+        version,
+        "--cluster-name",
+        name,
+    ]
     if ingress_port is not None:
         command += ["--ingress-port", str(ingress_port)]
     if os.environ.get("SIM_TIME_SCALE"):
@@ -287,8 +288,14 @@ def start_sim(name: str, version: str, ingress_port: int | None) -> None:
     log_path = directory / "sim.log"
     # The sim outlives this process, so its output goes to a file rather than a pipe we'd close.
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                                   stderr=log, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=REPO_ROOT,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     (directory / "pid").write_text(str(process.pid))
     deadline = time.monotonic() + SIM_START_TIMEOUT
     while time.monotonic() < deadline:
@@ -300,8 +307,8 @@ def start_sim(name: str, version: str, ingress_port: int | None) -> None:
             output = log_path.read_text(errors="replace").strip().splitlines()[-20:]
             shutil.rmtree(directory, ignore_errors=True)
             raise KindError(
-                "failed to create cluster: command \"docker run --name "
-                f"{name}-control-plane ...\" failed with error: exit status {process.returncode}\n"
+                'failed to create cluster: command "docker run --name '
+                f'{name}-control-plane ..." failed with error: exit status {process.returncode}\n'
                 "Command Output: " + "\n".join(output)
             )
         time.sleep(0.05)
@@ -401,8 +408,9 @@ def export_logs(invocation: Invocation, version: str) -> int:
     )
     ready = json.loads((source / "ready.json").read_text())
     (node_dir / "kubernetes-version.txt").write_text(kubernetes_version(image) + "\n")
-    (node_dir / "inspect.json").write_text(json.dumps([{"Name": f"{name}-control-plane",
-                                                        "Sim": ready}], indent=2) + "\n")
+    (node_dir / "inspect.json").write_text(
+        json.dumps([{"Name": f"{name}-control-plane", "Sim": ready}], indent=2) + "\n"
+    )
     (target / "kind-version.txt").write_text(version_line(version) + "\n")
     (target / "docker-info.txt").write_text("Simulated docker (tests/sim/doubles/docker.py)\n")
     print(f'Exporting logs for cluster "{name}" to:', file=sys.stderr)
@@ -421,18 +429,20 @@ def run(argv: list[str], version: str) -> int:
     flags = invocation.flags
     command = " ".join(words[:2])
     if not words or "help" in flags or words[0] == "help":
-        print("kind creates and manages local Kubernetes clusters using Docker container 'nodes'\n\n"
-              "Usage:\n  kind [command]\n\nAvailable Commands:\n"
-              "  build       Build one of [node-image]\n"
-              "  completion  Output shell completion code for the specified shell (bash, zsh or fish)\n"
-              "  create      Creates one of [cluster]\n"
-              "  delete      Deletes one of [cluster]\n"
-              "  export      Exports one of [kubeconfig, logs]\n"
-              "  get         Gets one of [clusters, nodes, kubeconfig]\n"
-              "  help        Help about any command\n"
-              "  load        Loads images into nodes\n"
-              "  version     Prints the kind CLI version\n\n"
-              'Use "kind [command] --help" for more information about a command.')
+        print(
+            "kind creates and manages local Kubernetes clusters using Docker container 'nodes'\n\n"
+            "Usage:\n  kind [command]\n\nAvailable Commands:\n"
+            "  build       Build one of [node-image]\n"
+            "  completion  Output shell completion code for the specified shell (bash, zsh or fish)\n"
+            "  create      Creates one of [cluster]\n"
+            "  delete      Deletes one of [cluster]\n"
+            "  export      Exports one of [kubeconfig, logs]\n"
+            "  get         Gets one of [clusters, nodes, kubeconfig]\n"
+            "  help        Help about any command\n"
+            "  load        Loads images into nodes\n"
+            "  version     Prints the kind CLI version\n\n"
+            'Use "kind [command] --help" for more information about a command.'
+        )
         return 0
     if words[0] == "version":
         print(version_line(version))
@@ -480,8 +490,11 @@ def run(argv: list[str], version: str) -> int:
         name = flags.get("name", DEFAULT_CLUSTER_NAME)
         require_cluster(name)
         for image in words[2:]:
-            print(f'Image: "{image}" with ID "sha256:simulated" not yet present on node '
-                  f'"{name}-control-plane", loading...', file=sys.stderr)
+            print(
+                f'Image: "{image}" with ID "sha256:simulated" not yet present on node '
+                f'"{name}-control-plane", loading...',
+                file=sys.stderr,
+            )
         return 0
     if len(words) > 1 and words[0] in ("build", "create", "delete", "export", "get", "load"):
         raise KindError(f'unknown command "{words[1]}" for "kind {words[0]}"')

@@ -31,6 +31,8 @@ from typing import Any
 import requests
 import yaml
 
+from tests.sim.doubles import scan_flags
+
 DEFAULT_VERSION = "v1.11.0"
 DEFAULT_WAIT_TIMEOUT = 600
 ERROR_WINDOW = 2.0
@@ -78,40 +80,83 @@ Use "kn <command> --help" for more information about a given command.
 Use "kn options" for a list of global command-line options (applies to all commands)."""
 
 SUB_COMMANDS = {
-    "kn service": ("Manage Knative services",
-                   ["apply", "create", "delete", "describe", "export", "import", "list",
-                    "update"]),
-    "kn source": ("Manage event sources",
-                  ["apiserver", "binding", "container", "list", "list-types", "ping"]),
-    "kn source ping": ("Manage ping sources",
-                       ["create", "delete", "describe", "list", "update"]),
+    "kn service": (
+        "Manage Knative services",
+        ["apply", "create", "delete", "describe", "export", "import", "list", "update"],
+    ),
+    "kn source": (
+        "Manage event sources",
+        ["apiserver", "binding", "container", "list", "list-types", "ping"],
+    ),
+    "kn source ping": ("Manage ping sources", ["create", "delete", "describe", "list", "update"]),
     "kn revision": ("Manage service revisions", ["delete", "describe", "list"]),
     "kn route": ("List and describe service routes", ["describe", "list"]),
     "kn domain": ("Manage domain mappings", ["create", "delete", "describe", "list", "update"]),
     "kn container": ("Manage service's containers (experimental)", ["add"]),
     "kn broker": ("Manage message brokers", ["create", "delete", "describe", "list", "update"]),
     "kn trigger": ("Manage event triggers", ["create", "delete", "describe", "list", "update"]),
-    "kn channel": ("Manage event channels", ["create", "delete", "describe", "list",
-                                             "list-types"]),
-    "kn subscription": ("Manage event subscriptions", ["create", "delete", "describe", "list",
-                                                       "update"]),
+    "kn channel": ("Manage event channels", ["create", "delete", "describe", "list", "list-types"]),
+    "kn subscription": (
+        "Manage event subscriptions",
+        ["create", "delete", "describe", "list", "update"],
+    ),
     "kn eventtype": ("Manage eventtypes", ["create", "delete", "describe", "list"]),
     "kn plugin": ("Manage kn plugins", ["list"]),
     "kn secret": ("Manage secrets", ["create"]),
 }
 LEAF_COMMANDS = {"kn version", "kn completion", "kn options"} | {
-    f"{group} {sub}" for group, (_, subs) in SUB_COMMANDS.items() for sub in subs
+    f"{group} {sub}"
+    for group, (_, subs) in SUB_COMMANDS.items()
+    for sub in subs
     if f"{group} {sub}" not in SUB_COMMANDS
 }
 
-VALUE_FLAGS = {"kubeconfig", "context", "cluster", "config", "namespace", "image", "port",
-               "wait-timeout", "output", "schedule", "data", "sink", "env", "annotation", "label",
-               "revision-name", "scale-window", "concurrency-limit", "timeout", "plugins-dir",
-               "encoding", "wait-window"}
-BOOLEAN_FLAGS = {"no-wait", "wait", "force", "all-namespaces", "log-http", "help", "no-headers",
-                 "lookup-plugins-in-path"}
-SHORT_FLAGS = {"n": "namespace", "o": "output", "p": "port", "e": "env", "a": "annotation",
-               "l": "label", "d": "data", "s": "sink", "h": "help", "A": "all-namespaces"}
+VALUE_FLAGS = {
+    "kubeconfig",
+    "context",
+    "cluster",
+    "config",
+    "namespace",
+    "image",
+    "port",
+    "wait-timeout",
+    "output",
+    "schedule",
+    "data",
+    "sink",
+    "env",
+    "annotation",
+    "label",
+    "revision-name",
+    "scale-window",
+    "concurrency-limit",
+    "timeout",
+    "plugins-dir",
+    "encoding",
+    "wait-window",
+}
+BOOLEAN_FLAGS = {
+    "no-wait",
+    "wait",
+    "force",
+    "all-namespaces",
+    "log-http",
+    "help",
+    "no-headers",
+    "lookup-plugins-in-path",
+}
+SHORT_FLAGS = {
+    "n": "namespace",
+    "o": "output",
+    "p": "port",
+    "e": "env",
+    "a": "annotation",
+    "l": "label",
+    "d": "data",
+    "s": "sink",
+    "h": "help",
+    "A": "all-namespaces",
+}
 REPEATABLE_FLAGS = {"env", "annotation", "label"}
 
 
@@ -134,33 +179,23 @@ class Invocation:
 
 def parse_args(argv: list[str]) -> Invocation:
     parsed = Invocation()
-    index = 0
-    while index < len(argv):
-        arg = argv[index]
-        index += 1
-        if not arg.startswith("-") or arg == "-":
+    for arg, name, value in scan_flags(argv, VALUE_FLAGS, SHORT_FLAGS, KnError):
+        if name is None:
             parsed.words.append(arg)
-            continue
-        name, has_value, value = arg.lstrip("-").partition("=")
-        name = SHORT_FLAGS.get(name, name) if not arg.startswith("--") else name
-        if name in VALUE_FLAGS:
-            if not has_value:
-                if index >= len(argv):
-                    raise KnError(f"flag needs an argument: {arg}")
-                value = argv[index]
-                index += 1
+        elif name in VALUE_FLAGS:
             if name in REPEATABLE_FLAGS:
                 parsed.flags.setdefault(name, []).append(value)
             else:
                 parsed.flags[name] = value
         elif name in BOOLEAN_FLAGS:
-            parsed.flags[name] = value.lower() != "false" if has_value else True
+            parsed.flags[name] = value.lower() != "false" if value is not None else True
         else:
             parsed.flags["unknown"] = arg
     return parsed
 
 
 # --- talking to the API server ---------------------------------------------------------------
+
 
 class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
@@ -171,11 +206,12 @@ class ApiError(Exception):
 class KubeClient:
     """Just enough of client-go's rest client: kubeconfig loading, auth, Retry-After retries."""
 
-    def __init__(self, kubeconfig: str | None, context: str | None,
-                 namespace: str | None) -> None:
-        path = kubeconfig or next(
-            (p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p), None
-        ) or str(Path.home() / ".kube" / "config")
+    def __init__(self, kubeconfig: str | None, context: str | None, namespace: str | None) -> None:
+        path = (
+            kubeconfig
+            or next((p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p), None)
+            or str(Path.home() / ".kube" / "config")
+        )
         try:
             config = yaml.safe_load(Path(path).read_text()) or {}
         except OSError as error:
@@ -185,10 +221,17 @@ class KubeClient:
         if context_name not in contexts:
             raise KnError(f'context "{context_name}" does not exist', usage_hint=False)
         chosen = contexts[context_name]
-        cluster = next(c["cluster"] for c in config.get("clusters") or []
-                       if c["name"] == chosen.get("cluster"))
-        user = next((u.get("user") or {} for u in config.get("users") or []
-                     if u["name"] == chosen.get("user")), {})
+        cluster = next(
+            c["cluster"] for c in config.get("clusters") or [] if c["name"] == chosen.get("cluster")
+        )
+        user = next(
+            (
+                u.get("user") or {}
+                for u in config.get("users") or []
+                if u["name"] == chosen.get("user")
+            ),
+            {},
+        )
         self.server = cluster["server"].rstrip("/")
         self.default_namespace = namespace or chosen.get("namespace") or "default"
         self.session = requests.Session()
@@ -219,19 +262,22 @@ class KubeClient:
             return False
         return self._file(cluster, "certificate-authority") or True
 
-    def request(self, method: str, path: str, body: dict | None = None,
-                params: dict | None = None) -> dict:
+    def request(
+        self, method: str, path: str, body: dict | None = None, params: dict | None = None
+    ) -> dict:
         # client-go retries a 429/5xx only when the server sends Retry-After (up to 10 times).
         for _ in range(10):
-            response = self.session.request(method, self.server + path, json=body, params=params,
-                                            timeout=30)
+            response = self.session.request(
+                method, self.server + path, json=body, params=params, timeout=30
+            )
             retry_after = response.headers.get("Retry-After")
             if response.status_code in (429, 500, 502, 503, 504) and retry_after:
                 time.sleep(min(float(retry_after), 1.0))
                 continue
             break
-        self.warnings += [self._warning_text(w) for w in response.headers.get("Warning", "")
-                          .split(", 299") if w]
+        self.warnings += [
+            self._warning_text(w) for w in response.headers.get("Warning", "").split(", 299") if w
+        ]
         if response.status_code >= 400:
             try:
                 message = response.json().get("message") or response.reason
@@ -273,16 +319,21 @@ class Watch:
 
     def __init__(self, client: KubeClient, collection: str, name: str, timeout: float) -> None:
         self.events: queue.Queue[dict | None] = queue.Queue()
-        params = {"watch": "true", "fieldSelector": f"metadata.name={name}",
-                  "timeoutSeconds": str(int(timeout) + 1)}
-        self._thread = threading.Thread(target=self._read, args=(client, collection, params, name),
-                                        daemon=True)
+        params = {
+            "watch": "true",
+            "fieldSelector": f"metadata.name={name}",
+            "timeoutSeconds": str(int(timeout) + 1),
+        }
+        self._thread = threading.Thread(
+            target=self._read, args=(client, collection, params, name), daemon=True
+        )
         self._thread.start()
 
     def _read(self, client: KubeClient, collection: str, params: dict, name: str) -> None:
         try:
-            response = client.session.get(client.server + collection, params=params,
-                                          stream=True, timeout=(10, None))
+            response = client.session.get(
+                client.server + collection, params=params, stream=True, timeout=(10, None)
+            )
             if response.status_code == 200:
                 # chunk_size=1: requests' default buffers 512 bytes, holding back the last event.
                 for line in response.iter_lines(chunk_size=1):
@@ -296,15 +347,15 @@ class Watch:
         self.events.put(None)
 
 
-
 def in_sync(obj: dict) -> bool:
     """wait_for_ready.go isGivenEqualsObservedGeneration."""
     observed = (obj.get("status") or {}).get("observedGeneration")
     return observed is not None and observed == obj.get("metadata", {}).get("generation")
 
 
-def wait_for_ready(client: KubeClient, collection: str, name: str, kind: str, timeout: float,
-                   out: Any) -> float:
+def wait_for_ready(
+    client: KubeClient, collection: str, name: str, kind: str, timeout: float, out: Any
+) -> float:
     """Wait until Ready=True, printing condition messages; returns seconds since the last watch."""
     previous_message = None
     overall_deadline = time.monotonic() + timeout
@@ -347,6 +398,7 @@ def wait_for_ready(client: KubeClient, collection: str, name: str, kind: str, ti
 
 # --- commands ------------------------------------------------------------------------------
 
+
 def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.lstrip("v").split("."))
 
@@ -357,7 +409,8 @@ def build_info(version: str) -> tuple[str, str]:
     # INFERRED: quarterly minors from 1.11 (2023-07-27), patches two weeks apart.
     major, minor, patch = (version_tuple(version) + (0, 0, 0))[:3]
     day = datetime.datetime(2023, 7, 27, 8, 14, 5) + datetime.timedelta(
-        days=91 * (minor - 11 + 100 * (major - 1)) + 14 * patch)
+        days=91 * (minor - 11 + 100 * (major - 1)) + 14 * patch
+    )
     return hashlib.sha256(version.encode()).hexdigest()[:8], day.strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -365,19 +418,27 @@ def print_version(invocation: Invocation, version: str) -> int:
     revision, date = build_info(version)
     apis = {
         "serving": [f"serving.knative.dev/v1 (knative-serving {version})"],
-        "eventing": [f"sources.knative.dev/v1 (knative-eventing {version})",
-                     f"eventing.knative.dev/v1 (knative-eventing {version})"],
+        "eventing": [
+            f"sources.knative.dev/v1 (knative-eventing {version})",
+            f"eventing.knative.dev/v1 (knative-eventing {version})",
+        ],
     }
     output = invocation.flag("output")
     if output is None:
-        print(f"Version:      {version}\nBuild Date:   {date}\nGit Revision: {revision}\n"
-              "Supported APIs:\n* Serving")
+        print(
+            f"Version:      {version}\nBuild Date:   {date}\nGit Revision: {revision}\n"
+            "Supported APIs:\n* Serving"
+        )
         print("\n".join(f"  - {api}" for api in apis["serving"]))
         print("* Eventing")
         print("\n".join(f"  - {api}" for api in apis["eventing"]))
         return 0
-    document = {"Version": version, "BuildDate": date, "GitRevision": revision,
-                "SupportedAPIs": dict(sorted(apis.items()))}
+    document = {
+        "Version": version,
+        "BuildDate": date,
+        "GitRevision": revision,
+        "SupportedAPIs": dict(sorted(apis.items())),
+    }
     if output.lower() == "json":
         # Go's json.MarshalIndent(v, "", "\t") without a trailing newline.
         sys.stdout.write(json.dumps(document, indent="\t"))
@@ -398,15 +459,17 @@ def group_help(path: str) -> str:
 
 
 def make_client(invocation: Invocation) -> KubeClient:
-    return KubeClient(invocation.flag("kubeconfig"), invocation.flag("context"),
-                      invocation.flag("namespace"))
+    return KubeClient(
+        invocation.flag("kubeconfig"), invocation.flag("context"), invocation.flag("namespace")
+    )
 
 
 def single_name(invocation: Invocation, command: str, what: str) -> str:
-    names = invocation.words[len(command.split()) - 1:]
+    names = invocation.words[len(command.split()) - 1 :]
     if len(names) != 1:
-        raise KnError(f"'{command.removeprefix('kn ')}' requires the {what} name given as "
-                      "single argument")
+        raise KnError(
+            f"'{command.removeprefix('kn ')}' requires the {what} name given as single argument"
+        )
     return names[0]
 
 
@@ -419,14 +482,17 @@ def service_create(invocation: Invocation) -> int:
     name = single_name(invocation, "kn service create", "service")
     image = invocation.flag("image")
     if not image:
-        raise KnError("'service create' requires the image name to run provided with the "
-                      "--image option")
+        raise KnError(
+            "'service create' requires the image name to run provided with the --image option"
+        )
     client = make_client(invocation)
     namespace = client.default_namespace
     collection = resource_path(*SERVING, namespace, "services")
     if client.get(f"{collection}/{name}") is not None and not invocation.flag("force"):
-        raise KnError(f"cannot create service '{name}' in namespace '{namespace}' because the "
-                      "service already exists and no --force option was given")
+        raise KnError(
+            f"cannot create service '{name}' in namespace '{namespace}' because the "
+            "service already exists and no --force option was given"
+        )
     container: dict[str, Any] = {"image": image, "resources": {}}
     if invocation.flag("port"):
         port_name, _, number = str(invocation.flag("port")).rpartition(":")
@@ -435,18 +501,26 @@ def service_create(invocation: Invocation) -> int:
             port["name"] = port_name
         container["ports"] = [port]
     if invocation.flag("env"):
-        container["env"] = [dict(zip(("name", "value"), item.split("=", 1), strict=False))
-                            for item in invocation.flag("env")]
+        container["env"] = [
+            dict(zip(("name", "value"), item.split("=", 1), strict=False))
+            for item in invocation.flag("env")
+        ]
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     service = {
         "apiVersion": "serving.knative.dev/v1",
         "kind": "Service",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"template": {
-            "metadata": {"annotations": {"client.knative.dev/updateTimestamp": stamp,
-                                         "client.knative.dev/user-image": image}},
-            "spec": {"containers": [container]},
-        }},
+        "spec": {
+            "template": {
+                "metadata": {
+                    "annotations": {
+                        "client.knative.dev/updateTimestamp": stamp,
+                        "client.knative.dev/user-image": image,
+                    }
+                },
+                "spec": {"containers": [container]},
+            }
+        },
     }
     client.request("POST", collection, service)
     print_warnings(client)
@@ -459,8 +533,10 @@ def service_create(invocation: Invocation) -> int:
     print(f"{duration:7.3f}s Ready to serve.\n")
     live = client.request("GET", f"{collection}/{name}")
     status = live.get("status") or {}
-    print(f"Service '{name}' created to latest revision '{status.get('latestReadyRevisionName')}' "
-          f"is available at URL:\n{status.get('url')}")
+    print(
+        f"Service '{name}' created to latest revision '{status.get('latestReadyRevisionName')}' "
+        f"is available at URL:\n{status.get('url')}"
+    )
     return 0
 
 
@@ -481,9 +557,11 @@ def print_object(obj: dict, output: str) -> None:
     elif output == "yaml":
         print(yaml.safe_dump(obj, sort_keys=True), end="")
     else:
-        raise KnError(f'unable to match a printer suitable for the output format "{output}", '
-                      "allowed formats are: json,jsonpath,jsonpath-as-json,jsonpath-file,name,"
-                      "go-template,go-template-file,template,templatefile,yaml")
+        raise KnError(
+            f'unable to match a printer suitable for the output format "{output}", '
+            "allowed formats are: json,jsonpath,jsonpath-as-json,jsonpath-file,name,"
+            "go-template,go-template-file,template,templatefile,yaml"
+        )
 
 
 def service_describe(invocation: Invocation) -> int:
@@ -505,21 +583,30 @@ def service_describe(invocation: Invocation) -> int:
         revision_name = target.get("revisionName", "")
         revision = client.get(resource_path(*SERVING, namespace, "revisions", revision_name)) or {}
         label = "@latest " if target.get("latestRevision") else ""
-        generation = (revision.get("metadata", {}).get("labels", {})
-                      .get("serving.knative.dev/configurationGeneration", "?"))
-        print(f"  {target.get('percent', 0)}%  {label}({revision_name}) [{generation}] "
-              f"({age(revision.get('metadata', {}).get('creationTimestamp'))})")
+        generation = (
+            revision.get("metadata", {})
+            .get("labels", {})
+            .get("serving.knative.dev/configurationGeneration", "?")
+        )
+        print(
+            f"  {target.get('percent', 0)}%  {label}({revision_name}) [{generation}] "
+            f"({age(revision.get('metadata', {}).get('creationTimestamp'))})"
+        )
         containers = revision.get("spec", {}).get("containers") or [{}]
         revision_status = revision.get("status") or {}
         print(f"        Image:     {containers[0].get('image', '')}")
-        print(f"        Replicas:  {revision_status.get('actualReplicas', 0)}/"
-              f"{revision_status.get('desiredReplicas', 0)}")
+        print(
+            f"        Replicas:  {revision_status.get('actualReplicas', 0)}/"
+            f"{revision_status.get('desiredReplicas', 0)}"
+        )
     print("\nConditions:\n  OK TYPE                   AGE REASON")
     symbols = {"True": "++", "False": "!!", "Unknown": "??"}
     for condition in status.get("conditions") or []:
-        print(f"  {symbols.get(condition.get('status'), '??')} "
-              f"{condition.get('type', ''):<22}{age(condition.get('lastTransitionTime')):>4} "
-              f"{condition.get('reason', '')}".rstrip())
+        print(
+            f"  {symbols.get(condition.get('status'), '??')} "
+            f"{condition.get('type', ''):<22}{age(condition.get('lastTransitionTime')):>4} "
+            f"{condition.get('reason', '')}".rstrip()
+        )
     return 0
 
 
@@ -562,26 +649,35 @@ def resolve_sink(client: KubeClient, sink: str, namespace: str) -> dict:
     if sink.startswith(("http://", "https://")):
         return {"uri": sink}
     prefix, _, name = sink.rpartition(":")
-    kinds = {"": ("serving.knative.dev", "v1", "Service", "services"),
-             "ksvc": ("serving.knative.dev", "v1", "Service", "services"),
-             "broker": ("eventing.knative.dev", "v1", "Broker", "brokers"),
-             "channel": ("messaging.knative.dev", "v1", "Channel", "channels")}
+    kinds = {
+        "": ("serving.knative.dev", "v1", "Service", "services"),
+        "ksvc": ("serving.knative.dev", "v1", "Service", "services"),
+        "broker": ("eventing.knative.dev", "v1", "Broker", "brokers"),
+        "channel": ("messaging.knative.dev", "v1", "Channel", "channels"),
+    }
     if prefix not in kinds:
-        raise KnError(f"unsupported sink prefix: '{prefix}', please use prefixes: broker, channel, "
-                      "ksvc")
+        raise KnError(
+            f"unsupported sink prefix: '{prefix}', please use prefixes: broker, channel, ksvc"
+        )
     group, version, kind, plural = kinds[prefix]
     try:
         client.request("GET", resource_path(group, version, namespace, plural, name))
     except ApiError as error:
         raise KnError(str(error)) from error
-    return {"ref": {"apiVersion": f"{group}/{version}", "kind": kind, "name": name,
-                    "namespace": namespace}}
+    return {
+        "ref": {
+            "apiVersion": f"{group}/{version}",
+            "kind": kind,
+            "name": name,
+            "namespace": namespace,
+        }
+    }
 
 
 def ping_create(invocation: Invocation, version: str) -> int:
     name = single_name(invocation, "kn source ping create", "Ping source")
     if not invocation.flag("sink"):
-        raise KnError("required flag(s) \"sink\" not set")
+        raise KnError('required flag(s) "sink" not set')
     client = make_client(invocation)
     namespace = client.default_namespace
     api_version = ping_api_version(version)
@@ -591,14 +687,23 @@ def ping_create(invocation: Invocation, version: str) -> int:
     if invocation.flag("data"):
         spec["data"] = invocation.flag("data")
     spec["sink"] = resolve_sink(client, invocation.flag("sink"), namespace)
-    source = {"apiVersion": f"sources.knative.dev/{api_version}", "kind": "PingSource",
-              "metadata": {"name": name, "namespace": namespace}, "spec": spec}
+    source = {
+        "apiVersion": f"sources.knative.dev/{api_version}",
+        "kind": "PingSource",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
     try:
-        client.request("POST", resource_path("sources.knative.dev", api_version, namespace,
-                                             "pingsources"), source)
+        client.request(
+            "POST",
+            resource_path("sources.knative.dev", api_version, namespace, "pingsources"),
+            source,
+        )
     except ApiError as error:
-        raise KnError(f"cannot create PingSource '{name}' in namespace '{namespace}' because: "
-                      f"{error}", usage_hint=False) from error
+        raise KnError(
+            f"cannot create PingSource '{name}' in namespace '{namespace}' because: {error}",
+            usage_hint=False,
+        ) from error
     print(f"Ping source '{name}' created in namespace '{namespace}'.")
     return 0
 
@@ -607,13 +712,16 @@ def ping_delete(invocation: Invocation, version: str) -> int:
     name = single_name(invocation, "kn source ping delete", "Ping source")
     client = make_client(invocation)
     namespace = client.default_namespace
-    path = resource_path("sources.knative.dev", ping_api_version(version), namespace,
-                         "pingsources", name)
+    path = resource_path(
+        "sources.knative.dev", ping_api_version(version), namespace, "pingsources", name
+    )
     try:
         client.request("DELETE", path)
     except ApiError as error:
-        raise KnError(f"cannot delete PingSource '{name}' in namespace '{namespace}' because: "
-                      f"{error}", usage_hint=False) from error
+        raise KnError(
+            f"cannot delete PingSource '{name}' in namespace '{namespace}' because: {error}",
+            usage_hint=False,
+        ) from error
     print(f"Ping source '{name}' deleted in namespace '{namespace}'.")
     return 0
 
@@ -627,7 +735,7 @@ def command_path(words: list[str]) -> tuple[str, list[str]]:
             return path, words[index:]
         path = candidate
         if candidate in LEAF_COMMANDS:
-            return path, words[index + 1:]
+            return path, words[index + 1 :]
     return path, []
 
 
@@ -641,8 +749,9 @@ def run(argv: list[str], version: str) -> int:
         raise KnError(f'unknown command "{rest[0]}" for "kn"')
     if path in SUB_COMMANDS and rest and not invocation.flag("help"):
         subs = ", ".join(SUB_COMMANDS[path][1])
-        raise KnError(f"unknown sub-command '{rest[0]}' for '{path}'. Available sub-commands: "
-                      f"{subs}")
+        raise KnError(
+            f"unknown sub-command '{rest[0]}' for '{path}'. Available sub-commands: {subs}"
+        )
     if "unknown" in invocation.flags:
         raise KnError(f"unknown flag: {invocation.flags['unknown']} for '{path}'")
     if path == "kn":
@@ -669,8 +778,11 @@ def run(argv: list[str], version: str) -> int:
     except ApiError as error:
         raise KnError(str(error), usage_hint=False) from error
     except requests.ConnectionError as error:
-        raise KnError(f"Get \"{error.request.url if error.request else ''}\": dial tcp: "
-                      "connect: connection refused", usage_hint=False) from error
+        raise KnError(
+            f'Get "{error.request.url if error.request else ""}": dial tcp: '
+            "connect: connection refused",
+            usage_hint=False,
+        ) from error
 
 
 def main(argv: list[str], version: str = DEFAULT_VERSION) -> int:

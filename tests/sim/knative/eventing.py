@@ -106,17 +106,26 @@ def deployment_availability(deployment: Obj | None) -> tuple[str, str | None, st
     `pkg/controller/deployment/sync.go`), not the stale Available of 0 replicas.
     """
     if deployment is None:
-        return ("Unknown", "DeploymentUnavailable",
-                f"The Deployment '{PINGSOURCE_ADAPTER}' is unavailable.")
+        return (
+            "Unknown",
+            "DeploymentUnavailable",
+            f"The Deployment '{PINGSOURCE_ADAPTER}' is unavailable.",
+        )
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
     stale = status.get("observedGeneration", 0) < deployment["metadata"].get("generation", 1)
     if stale or status.get("availableReplicas", 0) < spec.get("replicas", 1):
-        return ("False", "MinimumReplicasUnavailable",
-                "Deployment does not have minimum availability.")
+        return (
+            "False",
+            "MinimumReplicasUnavailable",
+            "Deployment does not have minimum availability.",
+        )
     available = get_condition(deployment, "Available")
     if available is None:
-        return ("Unknown", "DeploymentUnavailable",
-                f"The Deployment '{deployment['metadata']['name']}' is unavailable.")
+        return (
+            "Unknown",
+            "DeploymentUnavailable",
+            f"The Deployment '{deployment['metadata']['name']}' is unavailable.",
+        )
     if available["status"] == "True":
         return ("True", None, None)
     return (available["status"], available.get("reason"), available.get("message"))
@@ -165,12 +174,16 @@ class EventingController(ReconcileLoop):
         """The Available eventing-controller Deployment, when Eventing is installed."""
         if not self.store.served(PING_API_VERSION, PING_KIND):
             return None
-        usual = self.store.get("apps/v1", "Deployment", CONTROLLER_DEPLOYMENT,
-                               EVENTING_NAMESPACE)
-        candidates = [usual] if usual else [
-            deploy for deploy in self.store.list("apps/v1", "Deployment")
-            if deploy["metadata"]["name"] == CONTROLLER_DEPLOYMENT
-        ]
+        usual = self.store.get("apps/v1", "Deployment", CONTROLLER_DEPLOYMENT, EVENTING_NAMESPACE)
+        candidates = (
+            [usual]
+            if usual
+            else [
+                deploy
+                for deploy in self.store.list("apps/v1", "Deployment")
+                if deploy["metadata"]["name"] == CONTROLLER_DEPLOYMENT
+            ]
+        )
         return next((deploy for deploy in candidates if _is_available(deploy)), None)
 
     def reconcile(self) -> None:
@@ -298,8 +311,10 @@ class EventingController(ReconcileLoop):
             if not self._schedule_matches(source.get("spec") or {}, scheduled):
                 continue
             threading.Thread(
-                target=self._deliver, args=(source, sink_uri),
-                name=f"ping-{source['metadata']['name']}", daemon=True,
+                target=self._deliver,
+                args=(source, sink_uri),
+                name=f"ping-{source['metadata']['name']}",
+                daemon=True,
             ).start()
 
     @staticmethod
@@ -339,7 +354,9 @@ class EventingController(ReconcileLoop):
         try:
             target = network.resolve(sink_uri, timeout)
             response = requests.post(
-                target, data=body, timeout=timeout,
+                target,
+                data=body,
+                timeout=timeout,
                 headers={**headers, "Host": urlsplit(sink_uri).netloc},
             )
         except (LookupError, TimeoutError, requests.RequestException):

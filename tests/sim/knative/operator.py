@@ -45,12 +45,51 @@ REAPPLY_SECONDS = 1.0
 
 # Newest upstream patch per minor (knative-facts.md, "Versions").
 NEWEST_PATCH = {
-    "serving": {11: 6, 12: 4, 13: 2, 14: 2, 15: 3, 16: 3, 17: 2, 18: 2, 19: 9, 20: 3, 21: 3,
-                22: 1, 23: 0},
-    "eventing": {11: 11, 12: 6, 13: 8, 14: 7, 15: 5, 16: 7, 17: 6, 18: 4, 19: 8, 20: 3, 21: 4,
-                 22: 2, 23: 0},
-    "kourier": {11: 6, 12: 3, 13: 0, 14: 0, 15: 1, 16: 0, 17: 0, 18: 0, 19: 6, 20: 1, 21: 1,
-                22: 1, 23: 0},
+    "serving": {
+        11: 6,
+        12: 4,
+        13: 2,
+        14: 2,
+        15: 3,
+        16: 3,
+        17: 2,
+        18: 2,
+        19: 9,
+        20: 3,
+        21: 3,
+        22: 1,
+        23: 0,
+    },
+    "eventing": {
+        11: 11,
+        12: 6,
+        13: 8,
+        14: 7,
+        15: 5,
+        16: 7,
+        17: 6,
+        18: 4,
+        19: 8,
+        20: 3,
+        21: 4,
+        22: 2,
+        23: 0,
+    },
+    "kourier": {
+        11: 6,
+        12: 3,
+        13: 0,
+        14: 0,
+        15: 1,
+        16: 0,
+        17: 0,
+        18: 0,
+        19: 6,
+        20: 1,
+        21: 1,
+        22: 1,
+        23: 0,
+    },
 }
 # Operator releases whose kodata is known exactly: 1.11.4 ships serving 1.11.0 and eventing
 # 1.11.1 (the book's `kubectl get knativeserving/knativeeventing` output).
@@ -86,7 +125,9 @@ def embedded_versions(operator_version: str, component: str) -> dict[int, str]:
     return carried
 
 
-def resolve_version(spec_version: str | None, carried: dict[int, str], own_minor: int) -> str | None:
+def resolve_version(
+    spec_version: str | None, carried: dict[int, str], own_minor: int
+) -> str | None:
     """spec.version -> the carried version to install, or None when not carried."""
     if not spec_version:
         return carried[own_minor]
@@ -124,7 +165,8 @@ def _serving_plan(cr: Obj, version: str, operator_version: str) -> _Target:
     namespace = cr["metadata"]["namespace"]
     minor = ".".join(version.split(".")[:2])
     kourier_version = embedded_versions(operator_version, "kourier")[
-        knative_core.minor_of(version)[1]]
+        knative_core.minor_of(version)[1]
+    ]
     return _Target(
         version,
         [f"{KO_DATA}/knative-serving/{version}", f"{KO_DATA}/ingress/{minor}/kourier"],
@@ -150,14 +192,17 @@ def _eventing_plan(cr: Obj, version: str, operator_version: str) -> _Target:
 
 KINDS = (
     _Kind("KnativeServing", "knativeservings.operator.knative.dev", "serving", _serving_plan),
-    _Kind("KnativeEventing", "knativeeventings.operator.knative.dev", "eventing",
-          _eventing_plan),
+    _Kind("KnativeEventing", "knativeeventings.operator.knative.dev", "eventing", _eventing_plan),
 )
 
 
 def _ref(obj: Obj) -> Ref:
-    return (obj["apiVersion"], obj["kind"], obj["metadata"]["name"],
-            obj["metadata"].get("namespace"))
+    return (
+        obj["apiVersion"],
+        obj["kind"],
+        obj["metadata"]["name"],
+        obj["metadata"].get("namespace"),
+    )
 
 
 def _ingress_enabled(cr: Obj) -> bool:
@@ -178,14 +223,18 @@ class KnativeOperator(ReconcileLoop):
 
     def reconcile(self) -> None:
         operator = next(
-            (d for d in self.store.list("apps/v1", "Deployment")
-             if d["metadata"]["name"] == "knative-operator"),
+            (
+                d
+                for d in self.store.list("apps/v1", "Deployment")
+                if d["metadata"]["name"] == "knative-operator"
+            ),
             None,
         )
         if operator is None or not is_true(operator, "Available"):
             return
-        operator_version = operator["metadata"].get("labels", {}).get(
-            "app.kubernetes.io/version", "")
+        operator_version = (
+            operator["metadata"].get("labels", {}).get("app.kubernetes.io/version", "")
+        )
         seen = set()
         for kind in KINDS:
             if not self.store.served(OPERATOR_API, kind.kind):
@@ -198,8 +247,9 @@ class KnativeOperator(ReconcileLoop):
             self._remove(self._installed.pop(key))
             self._applied.pop(key, None)
 
-    def _reconcile(self, kind: _Kind, cr: Obj, key: tuple[str, str, str],
-                   operator_version: str) -> None:
+    def _reconcile(
+        self, kind: _Kind, cr: Obj, key: tuple[str, str, str], operator_version: str
+    ) -> None:
         meta = cr["metadata"]
         if kind.finalizer not in (meta.get("finalizers") or []):
             meta["finalizers"] = [*(meta.get("finalizers") or []), kind.finalizer]
@@ -223,16 +273,22 @@ class KnativeOperator(ReconcileLoop):
             write_status_if_changed(self.store, cr, {**status, "conditions": conditions})
             return
         installed_version = status.get("version")
-        if installed_version and abs(
-            knative_core.minor_of(installed_version)[1] - knative_core.minor_of(
-                target_version)[1]) > 1:
+        if (
+            installed_version
+            and abs(
+                knative_core.minor_of(installed_version)[1]
+                - knative_core.minor_of(target_version)[1]
+            )
+            > 1
+        ):
             message = (
                 "Version migration is not eligible with message: not supported to upgrade or "
                 "downgrade across the MINOR version. The installed "
                 f"{kind.kind} version is v{installed_version}."
             )
-            conditions = set_condition(conditions, "VersionMigrationEligible", "False", "Error",
-                                       message)
+            conditions = set_condition(
+                conditions, "VersionMigrationEligible", "False", "Error", message
+            )
             conditions = set_condition(conditions, "Ready", "False", "Error", message)
             write_status_if_changed(self.store, cr, {**status, "conditions": conditions})
             return
@@ -246,8 +302,7 @@ class KnativeOperator(ReconcileLoop):
             write_status_if_changed(self.store, cr, {**status, "conditions": conditions})
             return
         planned = kind.plan(cr, target_version, operator_version)
-        target = _Target(planned.version, planned.manifests,
-                         _with_spec_config(cr, planned.objects))
+        target = _Target(planned.version, planned.manifests, _with_spec_config(cr, planned.objects))
         fault, stuck_deployment = NEVER_READY[kind.kind]
         if fault in self.sim.faults:
             _make_unpullable(target.objects, stuck_deployment)
@@ -258,8 +313,9 @@ class KnativeOperator(ReconcileLoop):
         waiting = self._unavailable_deployments(target.objects)
         if waiting:
             message = f"Waiting on deployments: {', '.join(waiting)}"
-            conditions = set_condition(conditions, "DeploymentsAvailable", "False", "NotReady",
-                                       message)
+            conditions = set_condition(
+                conditions, "DeploymentsAvailable", "False", "NotReady", message
+            )
         else:
             conditions = set_condition(conditions, "DeploymentsAvailable", "True")
         conditions = _ready_from(conditions)
@@ -314,8 +370,9 @@ class KnativeOperator(ReconcileLoop):
         for obj in objects:
             if obj["kind"] != "Deployment":
                 continue
-            live = self.store.get("apps/v1", "Deployment", obj["metadata"]["name"],
-                                  obj["metadata"]["namespace"])
+            live = self.store.get(
+                "apps/v1", "Deployment", obj["metadata"]["name"], obj["metadata"]["namespace"]
+            )
             if not is_true(live, "Available"):
                 waiting.append(obj["metadata"]["name"])
         return waiting
@@ -332,8 +389,11 @@ def _with_spec_config(cr: Obj, objects: list[Obj]) -> list[Obj]:
     result = []
     for obj in objects:
         name = obj["metadata"]["name"]
-        if (obj["kind"] == "ConfigMap" and obj["metadata"].get("namespace") == namespace
-                and name in wanted):
+        if (
+            obj["kind"] == "ConfigMap"
+            and obj["metadata"].get("namespace") == namespace
+            and name in wanted
+        ):
             obj = {**obj, "data": {**(obj.get("data") or {}), **wanted.pop(name)}}
         result.append(obj)
     for name, data in wanted.items():
@@ -350,13 +410,21 @@ def _make_unpullable(objects: list[Obj], deployment_name: str) -> None:
 
 def _ready_from(conditions: list[Obj]) -> list[Obj]:
     """Ready as knative/pkg's ConditionSet computes it from the dependents."""
-    dependents = ("DependenciesInstalled", "DeploymentsAvailable", "InstallSucceeded",
-                  "VersionMigrationEligible")
+    dependents = (
+        "DependenciesInstalled",
+        "DeploymentsAvailable",
+        "InstallSucceeded",
+        "VersionMigrationEligible",
+    )
     by_type = {c["type"]: c for c in conditions}
     for name in dependents:
         condition = by_type.get(name)
         if condition is None or condition["status"] != "True":
             return set_condition(
-                conditions, "Ready", condition["status"] if condition else "Unknown",
-                (condition or {}).get("reason"), (condition or {}).get("message"))
+                conditions,
+                "Ready",
+                condition["status"] if condition else "Unknown",
+                (condition or {}).get("reason"),
+                (condition or {}).get("message"),
+            )
     return set_condition(conditions, "Ready", "True")

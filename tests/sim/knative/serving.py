@@ -86,8 +86,9 @@ def default_template_spec(spec: Obj) -> Obj:
             container.setdefault("name", "user-container")
         container.setdefault("resources", {})
         if index == 0:
-            container.setdefault("readinessProbe", {"successThreshold": 1,
-                                                    "tcpSocket": {"port": 0}})
+            container.setdefault(
+                "readinessProbe", {"successThreshold": 1, "tcpSocket": {"port": 0}}
+            )
     return spec
 
 
@@ -141,8 +142,12 @@ class ServingController(ReconcileLoop):
                 port = self._serving_port(namespace, revision)
                 if port is not None:
                     # The activator forwards only once the queue-proxy probe succeeds.
-                    time.sleep(min(self.sim.clock.scaled(self.cold_start_seconds),
-                                   max(deadline - time.monotonic(), 0)))
+                    time.sleep(
+                        min(
+                            self.sim.clock.scaled(self.cold_start_seconds),
+                            max(deadline - time.monotonic(), 0),
+                        )
+                    )
                     return port
                 time.sleep(0.02)
             raise TimeoutError(f"revision {namespace}/{revision} could not be activated")
@@ -158,8 +163,9 @@ class ServingController(ReconcileLoop):
         self._on_change("MODIFIED", {"kind": "Activation"})
 
     def _serving_port(self, namespace: str, revision: str) -> int | None:
-        for pod in self.store.list("v1", "Pod", namespace,
-                                   labels={"serving.knative.dev/revision": revision}):
+        for pod in self.store.list(
+            "v1", "Pod", namespace, labels={"serving.knative.dev/revision": revision}
+        ):
             port = self.sim.pod_ports.get((namespace, pod["metadata"]["name"]))
             if port is not None and is_true(pod, "Ready"):
                 return port
@@ -183,16 +189,17 @@ class ServingController(ReconcileLoop):
     def _system_namespace(self) -> str | None:
         """Where Serving's `controller` runs (knative-serving, or an operator CR's namespace);
         None until it is Available: nothing is reconciled without the controller."""
-        for deploy in self.store.list("apps/v1", "Deployment",
-                                      labels={"app.kubernetes.io/name": "knative-serving"}):
+        for deploy in self.store.list(
+            "apps/v1", "Deployment", labels={"app.kubernetes.io/name": "knative-serving"}
+        ):
             if deploy["metadata"]["name"] == "controller" and is_true(deploy, "Available"):
                 return deploy["metadata"]["namespace"]
         return None
 
     def _configs(self, system: str) -> dict[str, dict[str, str]]:
         return {
-            name: (self.store.get("v1", "ConfigMap", f"config-{name}", system) or {}).get(
-                "data") or {}
+            name: (self.store.get("v1", "ConfigMap", f"config-{name}", system) or {}).get("data")
+            or {}
             for name in ("domain", "autoscaler", "deployment", "network")
         }
 
@@ -202,8 +209,10 @@ class ServingController(ReconcileLoop):
         meta = service["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         annotations = meta.setdefault("annotations", {})
-        if annotations.get("serving.knative.dev/creator") is None or annotations.get(
-                "serving.knative.dev/lastModifier") is None:
+        if (
+            annotations.get("serving.knative.dev/creator") is None
+            or annotations.get("serving.knative.dev/lastModifier") is None
+        ):
             annotations.setdefault("serving.knative.dev/creator", USER)
             annotations["serving.knative.dev/lastModifier"] = USER
             service = self.store.update(service)
@@ -215,39 +224,55 @@ class ServingController(ReconcileLoop):
         self._ensure_configuration(service, configuration)
         self._ensure_route(service, route, configuration, config)
 
-    def _service_status(self, service: Obj, configuration: Obj | None,
-                        route: Obj | None) -> Obj:
+    def _service_status(self, service: Obj, configuration: Obj | None, route: Obj | None) -> Obj:
         meta = service["metadata"]
         status = copy.deepcopy(service.get("status") or {})
         conditions = list(status.get("conditions") or [])
         status["observedGeneration"] = meta.get("generation", 1)
         config_status = (configuration or {}).get("status") or {}
         route_status = (route or {}).get("status") or {}
-        config_current = (configuration is not None and config_status.get(
-            "observedGeneration") == configuration["metadata"].get("generation"))
+        config_current = configuration is not None and config_status.get(
+            "observedGeneration"
+        ) == configuration["metadata"].get("generation")
         if config_current and is_true(configuration, "Ready"):
             conditions = set_condition(conditions, "ConfigurationsReady", "True")
         else:
             failed = get_condition(configuration or {}, "Ready")
             if failed and failed["status"] == "False":
-                conditions = set_condition(conditions, "ConfigurationsReady", "False",
-                                           failed.get("reason"), failed.get("message"))
+                conditions = set_condition(
+                    conditions,
+                    "ConfigurationsReady",
+                    "False",
+                    failed.get("reason"),
+                    failed.get("message"),
+                )
             else:
-                conditions = set_condition(conditions, "ConfigurationsReady", "Unknown",
-                                           "OutOfDate", CONFIG_OUT_OF_DATE)
+                conditions = set_condition(
+                    conditions, "ConfigurationsReady", "Unknown", "OutOfDate", CONFIG_OUT_OF_DATE
+                )
         route_ready = get_condition(route or {}, "Ready")
         latest_created = config_status.get("latestCreatedRevisionName")
         routed = [t.get("revisionName") for t in route_status.get("traffic") or []]
         if route is None or route_ready is None:
-            conditions = set_condition(conditions, "RoutesReady", "Unknown", "OutOfDate",
-                                       ROUTE_OUT_OF_DATE)
+            conditions = set_condition(
+                conditions, "RoutesReady", "Unknown", "OutOfDate", ROUTE_OUT_OF_DATE
+            )
         elif route_ready["status"] == "True" and latest_created and latest_created not in routed:
-            conditions = set_condition(conditions, "RoutesReady", "Unknown",
-                                       "TrafficNotMigrated",
-                                       "Traffic is not yet migrated to the latest revision.")
+            conditions = set_condition(
+                conditions,
+                "RoutesReady",
+                "Unknown",
+                "TrafficNotMigrated",
+                "Traffic is not yet migrated to the latest revision.",
+            )
         else:
-            conditions = set_condition(conditions, "RoutesReady", route_ready["status"],
-                                       route_ready.get("reason"), route_ready.get("message"))
+            conditions = set_condition(
+                conditions,
+                "RoutesReady",
+                route_ready["status"],
+                route_ready.get("reason"),
+                route_ready.get("message"),
+            )
         routes = next(c for c in conditions if c["type"] == "RoutesReady")
         configs = next(c for c in conditions if c["type"] == "ConfigurationsReady")
         if configs["status"] == "False":
@@ -256,8 +281,9 @@ class ServingController(ReconcileLoop):
             blocker = routes
         else:
             blocker = configs
-        conditions = set_condition(conditions, "Ready", blocker["status"],
-                                   blocker.get("reason"), blocker.get("message"))
+        conditions = set_condition(
+            conditions, "Ready", blocker["status"], blocker.get("reason"), blocker.get("message")
+        )
         status["conditions"] = conditions
         for key in ("latestCreatedRevisionName", "latestReadyRevisionName"):
             if config_status.get(key):
@@ -272,13 +298,18 @@ class ServingController(ReconcileLoop):
         annotations = {
             "serving.knative.dev/creator": meta["annotations"]["serving.knative.dev/creator"],
             "serving.knative.dev/lastModifier": meta["annotations"][
-                "serving.knative.dev/lastModifier"],
+                "serving.knative.dev/lastModifier"
+            ],
         }
         for key, value in (meta.get("annotations") or {}).items():
             if key.startswith(("client.knative.dev/", "features.knative.dev/")):
                 annotations[key] = value
-        labels = {**(meta.get("labels") or {}), "serving.knative.dev/service": meta["name"],
-                  "serving.knative.dev/serviceUID": meta["uid"], **(kind_labels or {})}
+        labels = {
+            **(meta.get("labels") or {}),
+            "serving.knative.dev/service": meta["name"],
+            "serving.knative.dev/serviceUID": meta["uid"],
+            **(kind_labels or {}),
+        }
         return {
             "name": meta["name"],
             "namespace": meta["namespace"],
@@ -293,24 +324,38 @@ class ServingController(ReconcileLoop):
         if configuration is None:
             meta = self._child_meta(service)
             meta["annotations"]["serving.knative.dev/routes"] = service["metadata"]["name"]
-            self.store.create({"apiVersion": SERVING_API, "kind": "Configuration",
-                               "metadata": meta, "spec": {"template": template}})
+            self.store.create(
+                {
+                    "apiVersion": SERVING_API,
+                    "kind": "Configuration",
+                    "metadata": meta,
+                    "spec": {"template": template},
+                }
+            )
         elif configuration["spec"].get("template") != template:
             configuration["spec"]["template"] = template
             self.store.update(configuration)
 
-    def _ensure_route(self, service: Obj, route: Obj | None, configuration: Obj | None,
-                      config: dict) -> None:
+    def _ensure_route(
+        self, service: Obj, route: Obj | None, configuration: Obj | None, config: dict
+    ) -> None:
         name = service["metadata"]["name"]
         if route is None:
             meta = self._child_meta(service)
             meta["labels"] = {"serving.knative.dev/service": name}
             meta["finalizers"] = ["routes.serving.knative.dev"]
-            route = self.store.create({
-                "apiVersion": SERVING_API, "kind": "Route", "metadata": meta,
-                "spec": {"traffic": [{"configurationName": name, "latestRevision": True,
-                                      "percent": 100}]},
-            })
+            route = self.store.create(
+                {
+                    "apiVersion": SERVING_API,
+                    "kind": "Route",
+                    "metadata": meta,
+                    "spec": {
+                        "traffic": [
+                            {"configurationName": name, "latestRevision": True, "percent": 100}
+                        ]
+                    },
+                }
+            )
         self._reconcile_route(service, route, configuration, config)
 
     # --- Route -> KIngress --------------------------------------------------------------------
@@ -321,31 +366,34 @@ class ServingController(ReconcileLoop):
         namespace, name = meta["namespace"], meta["name"]
         local_host = f"{name}.{namespace}.{CLUSTER_LOCAL_DOMAIN}"
         domains = [d for d in config["domain"] if not d.startswith("_")]
-        cluster_local = (not domains or (meta.get("labels") or {}).get(VISIBILITY_LABEL)
-                         == "cluster-local")
+        cluster_local = (
+            not domains or (meta.get("labels") or {}).get(VISIBILITY_LABEL) == "cluster-local"
+        )
         if cluster_local:
             return local_host, local_host, True
         return f"{name}.{namespace}.{domains[0]}", local_host, False
 
-    def _reconcile_route(self, service: Obj, route: Obj, configuration: Obj | None,
-                         config: dict) -> None:
+    def _reconcile_route(
+        self, service: Obj, route: Obj, configuration: Obj | None, config: dict
+    ) -> None:
         meta = route["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         host, local_host, cluster_local = self._route_hosts(service, config)
-        ready_revision = ((configuration or {}).get("status") or {}).get(
-            "latestReadyRevisionName")
+        ready_revision = ((configuration or {}).get("status") or {}).get("latestReadyRevisionName")
         kingress = self.store.get(NETWORKING_API, "Ingress", name, namespace)
         status = copy.deepcopy(route.get("status") or {})
         conditions = list(status.get("conditions") or [])
         status["observedGeneration"] = meta.get("generation", 1)
         status["url"] = f"http://{host}"
         status["address"] = {"url": f"http://{local_host}"}
-        conditions = set_condition(conditions, "CertificateProvisioned", "True", "TLSNotEnabled",
-                                   "autoTLS is not enabled")
+        conditions = set_condition(
+            conditions, "CertificateProvisioned", "True", "TLSNotEnabled", "autoTLS is not enabled"
+        )
         if not ready_revision:
             waiting = f'Configuration "{name}" is waiting for a Revision to become ready.'
-            conditions = set_condition(conditions, "AllTrafficAssigned", "Unknown",
-                                       "RevisionMissing", waiting)
+            conditions = set_condition(
+                conditions, "AllTrafficAssigned", "Unknown", "RevisionMissing", waiting
+            )
             conditions = set_condition(conditions, "Ready", "Unknown", "RevisionMissing", waiting)
             write_status_if_changed(self.store, route, {**status, "conditions": conditions})
             return
@@ -354,16 +402,30 @@ class ServingController(ReconcileLoop):
         conditions = set_condition(conditions, "AllTrafficAssigned", "True")
         self._ensure_kingress(service, route, ready_revision, host, local_host, cluster_local)
         if kingress is None or not get_condition(kingress, "Ready"):
-            conditions = set_condition(conditions, "IngressReady", "Unknown",
-                                       "IngressNotConfigured",
-                                       "Ingress has not yet been reconciled.")
+            conditions = set_condition(
+                conditions,
+                "IngressReady",
+                "Unknown",
+                "IngressNotConfigured",
+                "Ingress has not yet been reconciled.",
+            )
         else:
             ready = get_condition(kingress, "Ready")
-            conditions = set_condition(conditions, "IngressReady", ready["status"],
-                                       ready.get("reason"), ready.get("message"))
+            conditions = set_condition(
+                conditions,
+                "IngressReady",
+                ready["status"],
+                ready.get("reason"),
+                ready.get("message"),
+            )
         ingress_ready = next(c for c in conditions if c["type"] == "IngressReady")
-        conditions = set_condition(conditions, "Ready", ingress_ready["status"],
-                                   ingress_ready.get("reason"), ingress_ready.get("message"))
+        conditions = set_condition(
+            conditions,
+            "Ready",
+            ingress_ready["status"],
+            ingress_ready.get("reason"),
+            ingress_ready.get("message"),
+        )
         if ingress_ready["status"] == "True":
             status["traffic"] = traffic
             self._mark_routed(namespace, ready_revision, name)
@@ -376,34 +438,53 @@ class ServingController(ReconcileLoop):
         if self.store.get("v1", "Service", meta["name"], meta["namespace"]) is not None:
             return
         gateway = self._kourier_namespace() or SERVING_SYSTEM
-        self.store.create({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": meta["name"], "namespace": meta["namespace"],
-                         "labels": {"serving.knative.dev/route": meta["name"]},
-                         "annotations": {"serving.knative.dev/creator": USER},
-                         "ownerReferences": [owner_reference(route)]},
-            "spec": {"type": "ExternalName",
-                     "externalName": f"kourier-internal.{gateway}.svc.cluster.local",
-                     "sessionAffinity": "None",
-                     "ports": [{"name": "http2", "port": 80, "protocol": "TCP",
-                                "targetPort": 80}]},
-        })
+        self.store.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {
+                    "name": meta["name"],
+                    "namespace": meta["namespace"],
+                    "labels": {"serving.knative.dev/route": meta["name"]},
+                    "annotations": {"serving.knative.dev/creator": USER},
+                    "ownerReferences": [owner_reference(route)],
+                },
+                "spec": {
+                    "type": "ExternalName",
+                    "externalName": f"kourier-internal.{gateway}.svc.cluster.local",
+                    "sessionAffinity": "None",
+                    "ports": [{"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 80}],
+                },
+            }
+        )
 
     def _mark_routed(self, namespace: str, revision_name: str, route_name: str) -> None:
-        for revision in self.store.list(SERVING_API, "Revision", namespace, labels={
-                "serving.knative.dev/configuration": route_name}):
+        for revision in self.store.list(
+            SERVING_API,
+            "Revision",
+            namespace,
+            labels={"serving.knative.dev/configuration": route_name},
+        ):
             labels = revision["metadata"].setdefault("labels", {})
             state = "active" if revision["metadata"]["name"] == revision_name else "reserve"
             if labels.get("serving.knative.dev/routingState") != state:
                 labels["serving.knative.dev/routingState"] = state
-                revision["metadata"]["annotations"][
-                    "serving.knative.dev/routingStateModified"] = now_iso()
+                revision["metadata"]["annotations"]["serving.knative.dev/routingStateModified"] = (
+                    now_iso()
+                )
                 if state == "reserve":
                     revision["metadata"]["annotations"].pop("serving.knative.dev/routes", None)
                 self.store.update(revision)
 
-    def _ensure_kingress(self, service: Obj, route: Obj, revision: str, host: str,
-                         local_host: str, cluster_local: bool) -> None:
+    def _ensure_kingress(
+        self,
+        service: Obj,
+        route: Obj,
+        revision: str,
+        host: str,
+        local_host: str,
+        cluster_local: bool,
+    ) -> None:
         meta = route["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         split = {
@@ -411,46 +492,71 @@ class ServingController(ReconcileLoop):
             "serviceNamespace": namespace,
             "servicePort": 80,
             "percent": 100,
-            "appendHeaders": {"Knative-Serving-Namespace": namespace,
-                              "Knative-Serving-Revision": revision},
+            "appendHeaders": {
+                "Knative-Serving-Namespace": namespace,
+                "Knative-Serving-Revision": revision,
+            },
         }
         local_hosts = [f"{name}.{namespace}", f"{name}.{namespace}.svc", local_host]
-        rules = [{"hosts": local_hosts, "visibility": "ClusterLocal",
-                  "http": {"paths": [{"splits": [split]}]}}]
+        rules = [
+            {
+                "hosts": local_hosts,
+                "visibility": "ClusterLocal",
+                "http": {"paths": [{"splits": [split]}]},
+            }
+        ]
         if not cluster_local:
-            rules.append({"hosts": [host], "visibility": "ExternalIP",
-                          "http": {"paths": [{"splits": [split]}]}})
-        rollout = {"configurations": [{
-            "configurationName": name, "percent": 100,
-            "revisions": [{"revisionName": revision, "percent": 100}], "stepParams": {}}]}
+            rules.append(
+                {
+                    "hosts": [host],
+                    "visibility": "ExternalIP",
+                    "http": {"paths": [{"splits": [split]}]},
+                }
+            )
+        rollout = {
+            "configurations": [
+                {
+                    "configurationName": name,
+                    "percent": 100,
+                    "revisions": [{"revisionName": revision, "percent": 100}],
+                    "stepParams": {},
+                }
+            ]
+        }
         spec = {"httpOption": "Enabled", "rules": rules}
         live = self.store.get(NETWORKING_API, "Ingress", name, namespace)
         if live is None:
-            self.store.create({
-                "apiVersion": NETWORKING_API,
-                "kind": "Ingress",
-                "metadata": {
-                    "name": name,
-                    "namespace": namespace,
-                    "annotations": {
-                        "networking.internal.knative.dev/rollout": json.dumps(
-                            rollout, separators=(",", ":")),
-                        "networking.knative.dev/ingress.class": KOURIER_CLASS,
-                        "serving.knative.dev/creator": USER,
-                        "serving.knative.dev/lastModifier": USER,
+            self.store.create(
+                {
+                    "apiVersion": NETWORKING_API,
+                    "kind": "Ingress",
+                    "metadata": {
+                        "name": name,
+                        "namespace": namespace,
+                        "annotations": {
+                            "networking.internal.knative.dev/rollout": json.dumps(
+                                rollout, separators=(",", ":")
+                            ),
+                            "networking.knative.dev/ingress.class": KOURIER_CLASS,
+                            "serving.knative.dev/creator": USER,
+                            "serving.knative.dev/lastModifier": USER,
+                        },
+                        "labels": {
+                            "serving.knative.dev/route": name,
+                            "serving.knative.dev/routeNamespace": namespace,
+                            "serving.knative.dev/service": name,
+                        },
+                        "finalizers": ["ingresses.networking.internal.knative.dev"],
+                        "ownerReferences": [owner_reference(route)],
                     },
-                    "labels": {"serving.knative.dev/route": name,
-                               "serving.knative.dev/routeNamespace": namespace,
-                               "serving.knative.dev/service": name},
-                    "finalizers": ["ingresses.networking.internal.knative.dev"],
-                    "ownerReferences": [owner_reference(route)],
-                },
-                "spec": spec,
-            })
+                    "spec": spec,
+                }
+            )
         elif live["spec"] != spec:
             live["spec"] = spec
-            live["metadata"]["annotations"]["networking.internal.knative.dev/rollout"] = (
-                json.dumps(rollout, separators=(",", ":")))
+            live["metadata"]["annotations"]["networking.internal.knative.dev/rollout"] = json.dumps(
+                rollout, separators=(",", ":")
+            )
             self.store.update(live)
 
     def _reconcile_kingress(self, ingress: Obj) -> None:
@@ -461,23 +567,45 @@ class ServingController(ReconcileLoop):
         gateway = self._kourier_namespace()
         conditions = set_condition(conditions, "NetworkConfigured", "True")
         if gateway is None:
-            conditions = set_condition(conditions, "LoadBalancerReady", "Unknown",
-                                       "Uninitialized", "Waiting for load balancer to be ready")
-            conditions = set_condition(conditions, "Ready", "Unknown", "Uninitialized",
-                                       "Waiting for load balancer to be ready")
+            conditions = set_condition(
+                conditions,
+                "LoadBalancerReady",
+                "Unknown",
+                "Uninitialized",
+                "Waiting for load balancer to be ready",
+            )
+            conditions = set_condition(
+                conditions,
+                "Ready",
+                "Unknown",
+                "Uninitialized",
+                "Waiting for load balancer to be ready",
+            )
         elif not get_condition(ingress, "NetworkConfigured"):
             # The first pass only programs Envoy; the load balancer is probed afterwards.
-            conditions = set_condition(conditions, "LoadBalancerReady", "Unknown",
-                                       "Uninitialized", "Waiting for load balancer to be ready")
-            conditions = set_condition(conditions, "Ready", "Unknown", "Uninitialized",
-                                       "Waiting for load balancer to be ready")
+            conditions = set_condition(
+                conditions,
+                "LoadBalancerReady",
+                "Unknown",
+                "Uninitialized",
+                "Waiting for load balancer to be ready",
+            )
+            conditions = set_condition(
+                conditions,
+                "Ready",
+                "Unknown",
+                "Uninitialized",
+                "Waiting for load balancer to be ready",
+            )
         else:
             conditions = set_condition(conditions, "LoadBalancerReady", "True")
             conditions = set_condition(conditions, "Ready", "True")
-            status["privateLoadBalancer"] = {"ingress": [
-                {"domainInternal": f"kourier-internal.{gateway}.svc.cluster.local"}]}
-            status["publicLoadBalancer"] = {"ingress": [
-                {"domainInternal": f"kourier.{gateway}.svc.cluster.local"}]}
+            status["privateLoadBalancer"] = {
+                "ingress": [{"domainInternal": f"kourier-internal.{gateway}.svc.cluster.local"}]
+            }
+            status["publicLoadBalancer"] = {
+                "ingress": [{"domainInternal": f"kourier.{gateway}.svc.cluster.local"}]
+            }
         status["conditions"] = conditions
         write_status_if_changed(self.store, ingress, status)
 
@@ -488,8 +616,10 @@ class ServingController(ReconcileLoop):
             if deploy["metadata"]["name"] in ("net-kourier-controller", "3scale-kourier-gateway"):
                 names[deploy["metadata"]["name"]] = deploy
         gateway = names.get("3scale-kourier-gateway")
-        if not (is_true(names.get("net-kourier-controller"), "Available")
-                and is_true(gateway, "Available")):
+        if not (
+            is_true(names.get("net-kourier-controller"), "Available")
+            and is_true(gateway, "Available")
+        ):
             return None
         return gateway["metadata"]["namespace"]
 
@@ -504,8 +634,7 @@ class ServingController(ReconcileLoop):
         namespace, name = meta["namespace"], meta["name"]
         generation = meta.get("generation", 1)
         template = configuration["spec"]["template"]
-        revision_name = (template.get("metadata") or {}).get("name") or (
-            f"{name}-{generation:05d}")
+        revision_name = (template.get("metadata") or {}).get("name") or (f"{name}-{generation:05d}")
         revision = self.store.get(SERVING_API, "Revision", revision_name, namespace)
         if revision is None:
             revision = self._create_revision(configuration, revision_name)
@@ -516,15 +645,23 @@ class ServingController(ReconcileLoop):
         ready = get_condition(revision, "Ready")
         if ready and ready["status"] == "True":
             if status.get("latestReadyRevisionName") != revision_name:
-                emit_event(self.store, configuration, "LatestReadyUpdate",
-                           f"LatestReadyRevisionName updated to \"{revision_name}\"",
-                           "configuration-controller")
+                emit_event(
+                    self.store,
+                    configuration,
+                    "LatestReadyUpdate",
+                    f'LatestReadyRevisionName updated to "{revision_name}"',
+                    "configuration-controller",
+                )
             status["latestReadyRevisionName"] = revision_name
             conditions = set_condition(conditions, "Ready", "True")
         elif ready and ready["status"] == "False":
             conditions = set_condition(
-                conditions, "Ready", "False", "RevisionFailed",
-                f'Revision "{revision_name}" failed with message: {ready.get("message", "")}.')
+                conditions,
+                "Ready",
+                "False",
+                "RevisionFailed",
+                f'Revision "{revision_name}" failed with message: {ready.get("message", "")}.',
+            )
         else:
             conditions = set_condition(conditions, "Ready", "Unknown")
         status["conditions"] = conditions
@@ -545,24 +682,37 @@ class ServingController(ReconcileLoop):
         if service_name:
             labels["serving.knative.dev/service"] = service_name
             labels["serving.knative.dev/serviceUID"] = meta["labels"].get(
-                "serving.knative.dev/serviceUID", "")
+                "serving.knative.dev/serviceUID", ""
+            )
         annotations = {
             **(template_meta.get("annotations") or {}),
             "serving.knative.dev/creator": meta["annotations"].get(
-                "serving.knative.dev/lastModifier", USER),
+                "serving.knative.dev/lastModifier", USER
+            ),
             "serving.knative.dev/routes": meta["name"],
             "serving.knative.dev/routingStateModified": now_iso(),
         }
-        revision = self.store.create({
-            "apiVersion": SERVING_API,
-            "kind": "Revision",
-            "metadata": {"name": revision_name, "namespace": meta["namespace"],
-                         "labels": labels, "annotations": annotations,
-                         "ownerReferences": [owner_reference(configuration)]},
-            "spec": copy.deepcopy(template["spec"]),
-        })
-        emit_event(self.store, configuration, "Created", f"Created Revision \"{revision_name}\"",
-                   "configuration-controller")
+        revision = self.store.create(
+            {
+                "apiVersion": SERVING_API,
+                "kind": "Revision",
+                "metadata": {
+                    "name": revision_name,
+                    "namespace": meta["namespace"],
+                    "labels": labels,
+                    "annotations": annotations,
+                    "ownerReferences": [owner_reference(configuration)],
+                },
+                "spec": copy.deepcopy(template["spec"]),
+            }
+        )
+        emit_event(
+            self.store,
+            configuration,
+            "Created",
+            f'Created Revision "{revision_name}"',
+            "configuration-controller",
+        )
         return revision
 
     def _reconcile_revision(self, revision: Obj, config: dict) -> None:
@@ -589,7 +739,8 @@ class ServingController(ReconcileLoop):
         status["observedGeneration"] = meta.get("generation", 1)
         status["containerStatuses"] = [
             {"name": c.get("name", "user-container"), "imageDigest": _resolved_image(c["image"])}
-            for c in revision["spec"].get("containers") or [] if c.get("image")
+            for c in revision["spec"].get("containers") or []
+            if c.get("image")
         ]
         status["actualReplicas"] = ready_pods
         status["desiredReplicas"] = desired
@@ -600,13 +751,23 @@ class ServingController(ReconcileLoop):
             conditions = set_condition(conditions, "Active", "True", severity="Info")
             conditions = set_condition(conditions, "Ready", "True")
         elif ever_ready and desired == 0:
-            conditions = set_condition(conditions, "Active", "False", "NoTraffic",
-                                       "The target is not receiving traffic.", "Info")
+            conditions = set_condition(
+                conditions,
+                "Active",
+                "False",
+                "NoTraffic",
+                "The target is not receiving traffic.",
+                "Info",
+            )
         elif ever_ready:
             conditions = set_condition(
-                conditions, "Active", "Unknown", "Queued",
+                conditions,
+                "Active",
+                "Unknown",
+                "Queued",
                 "Requests to the target are being buffered as resources are provisioned.",
-                "Info")
+                "Info",
+            )
         elif self._pod_failure(namespace, name):
             reason, message = self._pod_failure(namespace, name)
             conditions = set_condition(conditions, "ResourcesAvailable", "False", reason, message)
@@ -614,8 +775,9 @@ class ServingController(ReconcileLoop):
         else:
             conditions = set_condition(conditions, "ResourcesAvailable", "Unknown", "Deploying")
             conditions = set_condition(conditions, "ContainerHealthy", "Unknown", "Deploying")
-            conditions = set_condition(conditions, "Active", "Unknown", "Deploying",
-                                       severity="Info")
+            conditions = set_condition(
+                conditions, "Active", "Unknown", "Deploying", severity="Info"
+            )
             conditions = set_condition(conditions, "Ready", "Unknown", "Deploying")
         status["conditions"] = conditions
         write_status_if_changed(self.store, revision, status)
@@ -623,12 +785,16 @@ class ServingController(ReconcileLoop):
     def _pod_failure(self, namespace: str, revision: str) -> tuple[str, str] | None:
         """A waiting container's reason and message, as `revision/reconcile_resources.go`
         surfaces image pull failures on the revision."""
-        for pod in self.store.list("v1", "Pod", namespace,
-                                   labels={"serving.knative.dev/revision": revision}):
+        for pod in self.store.list(
+            "v1", "Pod", namespace, labels={"serving.knative.dev/revision": revision}
+        ):
             for status in (pod.get("status") or {}).get("containerStatuses") or []:
                 waiting = (status.get("state") or {}).get("waiting") or {}
-                if waiting.get("reason") in ("ImagePullBackOff", "ErrImagePull",
-                                             "CrashLoopBackOff"):
+                if waiting.get("reason") in (
+                    "ImagePullBackOff",
+                    "ErrImagePull",
+                    "CrashLoopBackOff",
+                ):
                     return waiting["reason"], waiting.get("message", "")
         return None
 
@@ -636,13 +802,19 @@ class ServingController(ReconcileLoop):
         """`<rev>` (endpoints managed by the SKS) and `<rev>-private` (selects the pods)."""
         meta = revision["metadata"]
         namespace, name = meta["namespace"], meta["name"]
-        labels = {k: v for k, v in meta["labels"].items()
-                  if k != "serving.knative.dev/routingState"}
-        labels |= {"serving.knative.dev/revision": name,
-                   "serving.knative.dev/revisionUID": meta["uid"], "app": name,
-                   "networking.internal.knative.dev/serverlessservice": name}
-        ports = [{"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8012},
-                 {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8112}]
+        labels = {
+            k: v for k, v in meta["labels"].items() if k != "serving.knative.dev/routingState"
+        }
+        labels |= {
+            "serving.knative.dev/revision": name,
+            "serving.knative.dev/revisionUID": meta["uid"],
+            "app": name,
+            "networking.internal.knative.dev/serverlessservice": name,
+        }
+        ports = [
+            {"name": "http", "port": 80, "protocol": "TCP", "targetPort": 8012},
+            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8112},
+        ]
         for service_name, selector, service_type in (
             (name, None, "public"),
             (f"{name}-private", {"serving.knative.dev/revisionUID": meta["uid"]}, "private"),
@@ -652,18 +824,26 @@ class ServingController(ReconcileLoop):
             spec: Obj = {"ports": ports}
             if selector:
                 spec["selector"] = selector
-            self.store.create({
-                "apiVersion": "v1", "kind": "Service",
-                "metadata": {"name": service_name, "namespace": namespace,
-                             "labels": {**labels,
-                                        "networking.internal.knative.dev/serviceType":
-                                        service_type.capitalize()},
-                             "ownerReferences": [owner_reference(revision)]},
-                "spec": spec,
-            })
+            self.store.create(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Service",
+                    "metadata": {
+                        "name": service_name,
+                        "namespace": namespace,
+                        "labels": {
+                            **labels,
+                            "networking.internal.knative.dev/serviceType": service_type.capitalize(),
+                        },
+                        "ownerReferences": [owner_reference(revision)],
+                    },
+                    "spec": spec,
+                }
+            )
 
-    def _desired_scale(self, revision: Obj, config: dict, idle: float, activating: bool,
-                       current: int) -> int:
+    def _desired_scale(
+        self, revision: Obj, config: dict, idle: float, activating: bool, current: int
+    ) -> int:
         """The KPA's decision: keep one pod until the window plus the grace period pass
         without a request, then zero (unless scale to zero is off or min-scale is set)."""
         if activating:
@@ -671,11 +851,15 @@ class ServingController(ReconcileLoop):
         autoscaler = config["autoscaler"]
         annotations = revision["metadata"].get("annotations") or {}
         min_scale = int(annotations.get(MIN_SCALE_ANNOTATION, autoscaler.get("min-scale", "0")))
-        if (faults.NO_SCALE_DOWN in self.sim.faults or min_scale > 0
-                or autoscaler.get("enable-scale-to-zero", "true") != "true"):
+        if (
+            faults.NO_SCALE_DOWN in self.sim.faults
+            or min_scale > 0
+            or autoscaler.get("enable-scale-to-zero", "true") != "true"
+        ):
             return max(current, min_scale, 1)
-        window = parse_duration(annotations.get(WINDOW_ANNOTATION)
-                                or autoscaler.get("stable-window", "60s"))
+        window = parse_duration(
+            annotations.get(WINDOW_ANNOTATION) or autoscaler.get("stable-window", "60s")
+        )
         grace = parse_duration(autoscaler.get("scale-to-zero-grace-period", "30s"))
         if current and idle >= self.sim.clock.scaled(window + grace):
             return 0
@@ -685,120 +869,172 @@ class ServingController(ReconcileLoop):
         meta = revision["metadata"]
         name = meta["name"]
         pod_labels = {
-            key: value for key, value in meta["labels"].items()
+            key: value
+            for key, value in meta["labels"].items()
             if key not in ("serving.knative.dev/routingState", "serving.knative.dev/route")
         }
-        pod_labels.update({"serving.knative.dev/revision": name,
-                           "serving.knative.dev/revisionUID": meta["uid"], "app": name})
+        pod_labels.update(
+            {
+                "serving.knative.dev/revision": name,
+                "serving.knative.dev/revisionUID": meta["uid"],
+                "app": name,
+            }
+        )
         pod_annotations = {
-            key: value for key, value in (meta.get("annotations") or {}).items()
-            if key not in ("serving.knative.dev/routes",
-                           "serving.knative.dev/routingStateModified")
+            key: value
+            for key, value in (meta.get("annotations") or {}).items()
+            if key not in ("serving.knative.dev/routes", "serving.knative.dev/routingStateModified")
         }
         spec = revision["spec"]
         containers = []
         for container in spec.get("containers") or []:
             user = copy.deepcopy(container)
             user["image"] = _resolved_image(container["image"])
-            user.setdefault("ports", [{"name": "user-port", "containerPort": USER_PORT,
-                                       "protocol": "TCP"}])
-            user["env"] = [*user.get("env", []),
-                           {"name": "PORT", "value": str(USER_PORT)},
-                           {"name": "K_REVISION", "value": name},
-                           {"name": "K_CONFIGURATION",
-                            "value": meta["labels"]["serving.knative.dev/configuration"]},
-                           {"name": "K_SERVICE",
-                            "value": meta["labels"].get("serving.knative.dev/service", "")}]
+            user.setdefault(
+                "ports", [{"name": "user-port", "containerPort": USER_PORT, "protocol": "TCP"}]
+            )
+            user["env"] = [
+                *user.get("env", []),
+                {"name": "PORT", "value": str(USER_PORT)},
+                {"name": "K_REVISION", "value": name},
+                {
+                    "name": "K_CONFIGURATION",
+                    "value": meta["labels"]["serving.knative.dev/configuration"],
+                },
+                {
+                    "name": "K_SERVICE",
+                    "value": meta["labels"].get("serving.knative.dev/service", ""),
+                },
+            ]
             user.pop("readinessProbe", None)
             user["terminationMessagePolicy"] = "FallbackToLogsOnError"
             containers.append(user)
         queue_image = config["deployment"].get(
-            "queue-sidecar-image", "gcr.io/knative-releases/knative.dev/serving/cmd/queue")
-        containers.append({
-            "name": "queue-proxy",
-            "image": queue_image,
-            "ports": [{"name": "http-queueadm", "containerPort": 8022},
-                      {"name": "http-autometric", "containerPort": 9090},
-                      {"name": "http-usermetric", "containerPort": 9091},
-                      {"name": "queue-port", "containerPort": 8012}],
-            "readinessProbe": {"httpGet": {"path": "/", "port": 8012,
-                                           "httpHeaders": [{"name": "K-Network-Probe",
-                                                            "value": "queue"}]}},
-            "env": [{"name": "SERVING_REVISION", "value": name},
-                    {"name": "USER_PORT", "value": str(USER_PORT)}],
-        })
-        self.store.create({
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {
-                "name": f"{name}-deployment",
-                "namespace": meta["namespace"],
-                "labels": dict(pod_labels),
-                "annotations": dict(pod_annotations),
-                "ownerReferences": [owner_reference(revision)],
-            },
-            "spec": {
-                "replicas": replicas,
-                "progressDeadlineSeconds": 600,
-                "selector": {"matchLabels": {"serving.knative.dev/revisionUID": meta["uid"]}},
-                "strategy": {"type": "RollingUpdate", "rollingUpdate": {
-                    "maxSurge": "25%", "maxUnavailable": 0}},
-                "template": {
-                    "metadata": {"labels": pod_labels, "annotations": pod_annotations},
-                    "spec": {
-                        "containers": containers,
-                        "enableServiceLinks": spec.get("enableServiceLinks", False),
-                        "terminationGracePeriodSeconds": spec.get("timeoutSeconds", 300),
-                        "automountServiceAccountToken": False,
+            "queue-sidecar-image", "gcr.io/knative-releases/knative.dev/serving/cmd/queue"
+        )
+        containers.append(
+            {
+                "name": "queue-proxy",
+                "image": queue_image,
+                "ports": [
+                    {"name": "http-queueadm", "containerPort": 8022},
+                    {"name": "http-autometric", "containerPort": 9090},
+                    {"name": "http-usermetric", "containerPort": 9091},
+                    {"name": "queue-port", "containerPort": 8012},
+                ],
+                "readinessProbe": {
+                    "httpGet": {
+                        "path": "/",
+                        "port": 8012,
+                        "httpHeaders": [{"name": "K-Network-Probe", "value": "queue"}],
+                    }
+                },
+                "env": [
+                    {"name": "SERVING_REVISION", "value": name},
+                    {"name": "USER_PORT", "value": str(USER_PORT)},
+                ],
+            }
+        )
+        self.store.create(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {
+                    "name": f"{name}-deployment",
+                    "namespace": meta["namespace"],
+                    "labels": dict(pod_labels),
+                    "annotations": dict(pod_annotations),
+                    "ownerReferences": [owner_reference(revision)],
+                },
+                "spec": {
+                    "replicas": replicas,
+                    "progressDeadlineSeconds": 600,
+                    "selector": {"matchLabels": {"serving.knative.dev/revisionUID": meta["uid"]}},
+                    "strategy": {
+                        "type": "RollingUpdate",
+                        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
+                    },
+                    "template": {
+                        "metadata": {"labels": pod_labels, "annotations": pod_annotations},
+                        "spec": {
+                            "containers": containers,
+                            "enableServiceLinks": spec.get("enableServiceLinks", False),
+                            "terminationGracePeriodSeconds": spec.get("timeoutSeconds", 300),
+                            "automountServiceAccountToken": False,
+                        },
                     },
                 },
-            },
-        })
+            }
+        )
 
-    def _ensure_pod_autoscaler(self, revision: Obj, desired: int,
-                               deployment: Obj | None) -> None:
+    def _ensure_pod_autoscaler(self, revision: Obj, desired: int, deployment: Obj | None) -> None:
         meta = revision["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         actual = ((deployment or {}).get("status") or {}).get("readyReplicas", 0)
         pa = self.store.get(AUTOSCALING_API, "PodAutoscaler", name, namespace)
         if pa is None:
-            pa = self.store.create({
-                "apiVersion": AUTOSCALING_API,
-                "kind": "PodAutoscaler",
-                "metadata": {
-                    "name": name,
-                    "namespace": namespace,
-                    "labels": {k: v for k, v in meta["labels"].items()
-                               if k != "serving.knative.dev/routingState"}
-                    | {"serving.knative.dev/revision": name,
-                       "serving.knative.dev/revisionUID": meta["uid"], "app": name},
-                    "annotations": {"autoscaling.knative.dev/class":
-                                    "kpa.autoscaling.knative.dev",
-                                    "autoscaling.knative.dev/metric": "concurrency"},
-                    "ownerReferences": [owner_reference(revision)],
-                },
-                "spec": {
-                    "protocolType": "http1",
-                    "reachability": "Reachable",
-                    "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
-                                       "name": f"{name}-deployment"},
-                },
-            })
+            pa = self.store.create(
+                {
+                    "apiVersion": AUTOSCALING_API,
+                    "kind": "PodAutoscaler",
+                    "metadata": {
+                        "name": name,
+                        "namespace": namespace,
+                        "labels": {
+                            k: v
+                            for k, v in meta["labels"].items()
+                            if k != "serving.knative.dev/routingState"
+                        }
+                        | {
+                            "serving.knative.dev/revision": name,
+                            "serving.knative.dev/revisionUID": meta["uid"],
+                            "app": name,
+                        },
+                        "annotations": {
+                            "autoscaling.knative.dev/class": "kpa.autoscaling.knative.dev",
+                            "autoscaling.knative.dev/metric": "concurrency",
+                        },
+                        "ownerReferences": [owner_reference(revision)],
+                    },
+                    "spec": {
+                        "protocolType": "http1",
+                        "reachability": "Reachable",
+                        "scaleTargetRef": {
+                            "apiVersion": "apps/v1",
+                            "kind": "Deployment",
+                            "name": f"{name}-deployment",
+                        },
+                    },
+                }
+            )
         conditions = list((pa.get("status") or {}).get("conditions") or [])
         if desired == 0:
-            conditions = set_condition(conditions, "Active", "False", "NoTraffic",
-                                       "The target is not receiving traffic.")
+            conditions = set_condition(
+                conditions, "Active", "False", "NoTraffic", "The target is not receiving traffic."
+            )
         elif actual:
             conditions = set_condition(conditions, "Active", "True")
         else:
-            conditions = set_condition(conditions, "Active", "Unknown", "Queued",
-                                       "Requests to the target are being buffered as "
-                                       "resources are provisioned.")
-        conditions = set_condition(conditions, "Ready",
-                                   "True" if actual or desired == 0 else "Unknown")
+            conditions = set_condition(
+                conditions,
+                "Active",
+                "Unknown",
+                "Queued",
+                "Requests to the target are being buffered as resources are provisioned.",
+            )
+        conditions = set_condition(
+            conditions, "Ready", "True" if actual or desired == 0 else "Unknown"
+        )
         conditions = set_condition(conditions, "SKSReady", "True")
-        write_status_if_changed(self.store, pa, {
-            "actualScale": actual, "desiredScale": desired, "conditions": conditions,
-            "observedGeneration": pa["metadata"].get("generation", 1),
-            "serviceName": name, "metricsServiceName": f"{name}-private",
-        })
+        write_status_if_changed(
+            self.store,
+            pa,
+            {
+                "actualScale": actual,
+                "desiredScale": desired,
+                "conditions": conditions,
+                "observedGeneration": pa["metadata"].get("generation", 1),
+                "serviceName": name,
+                "metricsServiceName": f"{name}-private",
+            },
+        )

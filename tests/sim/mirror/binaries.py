@@ -20,10 +20,20 @@ from typing import Any
 from tests.sim.doubles import executable_script
 from tests.sim.faults import TAMPERED_KN
 
-KN_FILES = ("kn-linux-amd64", "kn-linux-arm64", "kn-darwin-amd64", "kn-darwin-arm64",
-            "kn-windows-amd64.exe")
-KIND_FILES = ("kind-linux-amd64", "kind-linux-arm64", "kind-darwin-amd64", "kind-darwin-arm64",
-              "kind-windows-amd64")
+KN_FILES = (
+    "kn-linux-amd64",
+    "kn-linux-arm64",
+    "kn-darwin-amd64",
+    "kn-darwin-arm64",
+    "kn-windows-amd64.exe",
+)
+KIND_FILES = (
+    "kind-linux-amd64",
+    "kind-linux-arm64",
+    "kind-darwin-amd64",
+    "kind-darwin-arm64",
+    "kind-windows-amd64",
+)
 SEMVER = r"\d+\.\d+\.\d+"
 KN_TAG = re.compile(rf"knative-v({SEMVER})")
 KIND_TAG = re.compile(rf"v{SEMVER}")

@@ -20,6 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from tests.sim.mirror.knative_core import (
+    ALL_RULES,
+    CREATION_TIMESTAMP,
+    bare_version,
     cluster_role,
     cluster_role_binding,
     config_map,
@@ -27,8 +30,11 @@ from tests.sim.mirror.knative_core import (
     deployment,
     dump,
     fake_digest,
+    knative_labels,
+    knative_release_version,
     minor_of,
     namespace_object,
+    ready_columns,
     release_image,
     secret,
     service,
@@ -44,31 +50,14 @@ TRIGGERMESH_VERSION = "1.26.0"
 SOCKEYE_VERSION = "0.7.0"
 PINGSOURCE_ADAPTER = "pingsource-mt-adapter"
 
-ALL_RULES = [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]
-
-
-def _version_of(version: str) -> str:
-    """"1.11.1" from "1.11.1", "v1.11.1" or "knative-v1.11.1"."""
-    return version.removeprefix("knative-").removeprefix("v")
-
 
 def _eventing_labels(version: str, component: str | None = None) -> dict:
-    labels = {
-        "app.kubernetes.io/name": "knative-eventing",
-        "app.kubernetes.io/version": version,
-    }
-    if component:
-        labels["app.kubernetes.io/component"] = component
-    return labels
+    return knative_labels("knative-eventing", version, component)
 
 
 def _columns_for(kind: str) -> list[tuple[str, str]]:
     """Printer columns of the sources/brokers CRDs (config/core/resources/*.yaml)."""
-    ready = [
-        ("Age", ".metadata.creationTimestamp"),
-        ("Ready", '.status.conditions[?(@.type=="Ready")].status'),
-        ("Reason", '.status.conditions[?(@.type=="Ready")].reason'),
-    ]
+    ready = ready_columns(("Age", CREATION_TIMESTAMP))
     if kind == "PingSource":
         return [("Sink", ".status.sinkUri"), ("Schedule", ".spec.schedule"), *ready]
     if kind in ("ApiServerSource", "ContainerSource", "SinkBinding", "IntegrationSource"):
@@ -82,15 +71,6 @@ def _columns_for(kind: str) -> list[tuple[str, str]]:
             *ready,
         ]
     return [("URL", ".status.address.url"), *ready]
-
-
-def _dated(definition: Obj) -> Obj:
-    """Upstream declares the Age printer column `type: date` (shown as an age, not a stamp)."""
-    for version in definition["spec"]["versions"]:
-        for column in version.get("additionalPrinterColumns") or []:
-            if column["jsonPath"] == ".metadata.creationTimestamp":
-                column["type"] = "date"
-    return definition
 
 
 def _eventtype_versions(version: str) -> list[str]:
@@ -108,7 +88,7 @@ def _eventtype_versions(version: str) -> list[str]:
 
 def eventing_crd_objects(version: str) -> list[Obj]:
     """eventing-crds.yaml: config/core/resources/*.yaml, without in-memory channels."""
-    version = _version_of(version)
+    version = bare_version(version)
     labels = {**_eventing_labels(version), "knative.dev/crd-install": "true"}
     sources = ["all", "knative", "sources"]
     eventing = ["all", "knative", "eventing"]
@@ -139,15 +119,25 @@ def eventing_crd_objects(version: str) -> list[Obj]:
         )
     if minor >= (1, 17):
         specs.append(
-            ("sources.knative.dev", "integrationsources", "IntegrationSource", ["v1alpha1"],
-             sources)
+            (
+                "sources.knative.dev",
+                "integrationsources",
+                "IntegrationSource",
+                ["v1alpha1"],
+                sources,
+            )
         )
     objects = []
     for group, plural, kind, versions, categories in specs:
-        definition = _dated(crd(
-            group, plural, kind, versions, labels,
-            columns=_columns_for(kind), categories=categories,
-        ))
+        definition = crd(
+            group,
+            plural,
+            kind,
+            versions,
+            labels,
+            columns=_columns_for(kind),
+            categories=categories,
+        )
         if kind.endswith("Source") or kind == "SinkBinding":
             definition["metadata"]["labels"]["duck.knative.dev/source"] = "true"
         objects.append(definition)
@@ -168,56 +158,60 @@ def _eventing_deployment(
     component: str | None = None,
 ) -> Obj:
     labels = {**_eventing_labels(version, component or name), "app": name}
-    definition = deployment(
-        name, namespace, labels, release_image(image_path, version),
-        replicas=replicas, pod_labels=pod_labels, ports=list(ports),
+    return deployment(
+        name,
+        namespace,
+        labels,
+        release_image(image_path, version),
+        replicas=replicas,
+        pod_labels=pod_labels,
+        ports=list(ports),
         service_account=service_account,
+        container_name=container,
     )
-    definition["spec"]["template"]["spec"]["containers"][0]["name"] = container
-    return definition
+
+
+def _webhook_configuration(
+    kind: str, name: str, service_name: str, namespace: str, labels: dict, failure_policy: str
+) -> Obj:
+    """A Mutating/ValidatingWebhookConfiguration with one webhook `name` served by the
+    Service `service_name` (as knative/pkg `webhook` registers them)."""
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name, "labels": dict(labels)},
+        "webhooks": [
+            {
+                "name": name,
+                "admissionReviewVersions": ["v1", "v1beta1"],
+                "clientConfig": {"service": {"name": service_name, "namespace": namespace}},
+                "failurePolicy": failure_policy,
+                "sideEffects": "None",
+                "timeoutSeconds": 10,
+            }
+        ],
+    }
 
 
 def _webhook_configurations(
     prefix: str, service_name: str, namespace: str, labels: dict, failure_policy: str
 ) -> list[Obj]:
     """The defaulting / validation / config webhooks knative/pkg `webhook` registers."""
-    client = {"service": {"name": service_name, "namespace": namespace}}
-
-    def hook(name: str) -> Obj:
-        return {
-            "name": name,
-            "admissionReviewVersions": ["v1", "v1beta1"],
-            "clientConfig": dict(client),
-            "failurePolicy": failure_policy,
-            "sideEffects": "None",
-            "timeoutSeconds": 10,
-        }
-
     return [
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "MutatingWebhookConfiguration",
-            "metadata": {"name": f"webhook.{prefix}", "labels": dict(labels)},
-            "webhooks": [hook(f"webhook.{prefix}")],
-        },
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": f"validation.webhook.{prefix}", "labels": dict(labels)},
-            "webhooks": [hook(f"validation.webhook.{prefix}")],
-        },
-        {
-            "apiVersion": "admissionregistration.k8s.io/v1",
-            "kind": "ValidatingWebhookConfiguration",
-            "metadata": {"name": f"config.webhook.{prefix}", "labels": dict(labels)},
-            "webhooks": [hook(f"config.webhook.{prefix}")],
-        },
+        _webhook_configuration(
+            kind, f"{name}.{prefix}", service_name, namespace, labels, failure_policy
+        )
+        for kind, name in (
+            ("MutatingWebhookConfiguration", "webhook"),
+            ("ValidatingWebhookConfiguration", "validation.webhook"),
+            ("ValidatingWebhookConfiguration", "config.webhook"),
+        )
     ]
 
 
 def eventing_core_objects(version: str, namespace: str = EVENTING_NAMESPACE) -> list[Obj]:
     """eventing-core.yaml: Namespace, CRDs, RBAC, ConfigMaps, controller, webhook, adapter."""
-    version = _version_of(version)
+    version = bare_version(version)
     labels = _eventing_labels(version)
     objects: list[Obj] = [namespace_object(namespace, labels)]
     objects += eventing_crd_objects(version)
@@ -229,9 +223,7 @@ def eventing_core_objects(version: str, namespace: str = EVENTING_NAMESPACE) -> 
         {
             **cluster_role("addressable-resolver", labels, []),
             "aggregationRule": {
-                "clusterRoleSelectors": [
-                    {"matchLabels": {"duck.knative.dev/addressable": "true"}}
-                ]
+                "clusterRoleSelectors": [{"matchLabels": {"duck.knative.dev/addressable": "true"}}]
             },
         },
         {
@@ -247,38 +239,65 @@ def eventing_core_objects(version: str, namespace: str = EVENTING_NAMESPACE) -> 
         cluster_role("knative-eventing-namespaced-edit", labels, ALL_RULES),
         cluster_role("knative-eventing-namespaced-view", labels, ALL_RULES),
         cluster_role_binding(
-            "eventing-controller", labels, "knative-eventing-controller",
-            "eventing-controller", namespace,
+            "eventing-controller",
+            labels,
+            "knative-eventing-controller",
+            "eventing-controller",
+            namespace,
         ),
         cluster_role_binding(
-            "eventing-controller-resolver", labels, "addressable-resolver",
-            "eventing-controller", namespace,
+            "eventing-controller-resolver",
+            labels,
+            "addressable-resolver",
+            "eventing-controller",
+            namespace,
         ),
         cluster_role_binding(
-            "eventing-controller-source-observer", labels, "source-observer",
-            "eventing-controller", namespace,
+            "eventing-controller-source-observer",
+            labels,
+            "source-observer",
+            "eventing-controller",
+            namespace,
         ),
         cluster_role_binding(
-            "knative-eventing-pingsource-mt-adapter", labels,
-            "knative-eventing-pingsource-mt-adapter", "pingsource-mt-adapter", namespace,
+            "knative-eventing-pingsource-mt-adapter",
+            labels,
+            "knative-eventing-pingsource-mt-adapter",
+            "pingsource-mt-adapter",
+            namespace,
         ),
         cluster_role_binding(
             "eventing-webhook", labels, "knative-eventing-webhook", "eventing-webhook", namespace
         ),
-        config_map("config-br-default-channel", namespace, labels, {
-            "channel-template-spec": "apiVersion: messaging.knative.dev/v1\n"
-                                     "kind: InMemoryChannel\n",
-        }),
-        config_map("config-br-defaults", namespace, labels, {
-            "default-br-config": "clusterDefault:\n  brokerClass: MTChannelBasedBroker\n"
-                                 "  apiVersion: v1\n  kind: ConfigMap\n"
-                                 "  name: config-br-default-channel\n"
-                                 f"  namespace: {namespace}\n",
-        }),
-        config_map("default-ch-webhook", namespace, labels, {
-            "default-ch-config": "clusterDefault:\n  apiVersion: messaging.knative.dev/v1\n"
-                                 "  kind: InMemoryChannel\n",
-        }),
+        config_map(
+            "config-br-default-channel",
+            namespace,
+            labels,
+            {
+                "channel-template-spec": "apiVersion: messaging.knative.dev/v1\n"
+                "kind: InMemoryChannel\n",
+            },
+        ),
+        config_map(
+            "config-br-defaults",
+            namespace,
+            labels,
+            {
+                "default-br-config": "clusterDefault:\n  brokerClass: MTChannelBasedBroker\n"
+                "  apiVersion: v1\n  kind: ConfigMap\n"
+                "  name: config-br-default-channel\n"
+                f"  namespace: {namespace}\n",
+            },
+        ),
+        config_map(
+            "default-ch-webhook",
+            namespace,
+            labels,
+            {
+                "default-ch-config": "clusterDefault:\n  apiVersion: messaging.knative.dev/v1\n"
+                "  kind: InMemoryChannel\n",
+            },
+        ),
         config_map("config-ping-defaults", namespace, labels, {"data-max-size": "-1"}),
         config_map("config-features", namespace, labels, {}),
         config_map("config-kreference-mapping", namespace, labels, {}),
@@ -288,105 +307,160 @@ def eventing_core_objects(version: str, namespace: str = EVENTING_NAMESPACE) -> 
         config_map("config-sugar", namespace, labels, {}),
         config_map("config-tracing", namespace, labels, {}),
         _eventing_deployment(
-            "eventing-controller", namespace, version,
-            "knative.dev/eventing/cmd/controller", "eventing-controller",
-            pod_labels={"app": "eventing-controller"}, service_account="eventing-controller",
+            "eventing-controller",
+            namespace,
+            version,
+            "knative.dev/eventing/cmd/controller",
+            "eventing-controller",
+            pod_labels={"app": "eventing-controller"},
+            service_account="eventing-controller",
             ports=[{"name": "metrics", "containerPort": 9090}],
         ),
         # config/core/deployments/pingsource-mt-adapter.yaml: replicas 0; the PingSource
         # reconciler scales it to 1 when the first PingSource appears.
         _eventing_deployment(
-            PINGSOURCE_ADAPTER, namespace, version,
-            "knative.dev/eventing/cmd/mtping", "dispatcher",
-            replicas=0, pod_labels={"sources.knative.dev/role": "adapter",
-                                    "eventing.knative.dev/source": "ping-source-controller"},
-            service_account="pingsource-mt-adapter", component="pingsource-mt-adapter",
+            PINGSOURCE_ADAPTER,
+            namespace,
+            version,
+            "knative.dev/eventing/cmd/mtping",
+            "dispatcher",
+            replicas=0,
+            pod_labels={
+                "sources.knative.dev/role": "adapter",
+                "eventing.knative.dev/source": "ping-source-controller",
+            },
+            service_account="pingsource-mt-adapter",
+            component="pingsource-mt-adapter",
             ports=[{"name": "metrics", "containerPort": 9090}],
         ),
         _eventing_deployment(
-            "eventing-webhook", namespace, version,
-            "knative.dev/eventing/cmd/webhook", "eventing-webhook",
+            "eventing-webhook",
+            namespace,
+            version,
+            "knative.dev/eventing/cmd/webhook",
+            "eventing-webhook",
             pod_labels={"app": "eventing-webhook", "role": "eventing-webhook"},
-            service_account="eventing-webhook", component="eventing-webhook",
+            service_account="eventing-webhook",
+            component="eventing-webhook",
             ports=[{"name": "https-webhook", "containerPort": 8443}],
         ),
-        service("eventing-webhook", namespace, labels, {"role": "eventing-webhook"},
-                [{"name": "https-webhook", "port": 443, "targetPort": 8443}]),
+        service(
+            "eventing-webhook",
+            namespace,
+            labels,
+            {"role": "eventing-webhook"},
+            [{"name": "https-webhook", "port": 443, "targetPort": 8443}],
+        ),
         secret("eventing-webhook-certs", namespace, labels),
     ]
     objects += _webhook_configurations(
         "eventing.knative.dev", "eventing-webhook", namespace, labels, "Fail"
     )
-    objects.append({
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "MutatingWebhookConfiguration",
-        "metadata": {"name": "sinkbindings.webhook.sources.knative.dev", "labels": labels},
-        "webhooks": [{
-            "name": "sinkbindings.webhook.sources.knative.dev",
-            "admissionReviewVersions": ["v1", "v1beta1"],
-            "clientConfig": {"service": {"name": "eventing-webhook", "namespace": namespace}},
-            "failurePolicy": "Fail",
-            "sideEffects": "None",
-            "timeoutSeconds": 10,
-        }],
-    })
+    objects.append(
+        _webhook_configuration(
+            "MutatingWebhookConfiguration",
+            "sinkbindings.webhook.sources.knative.dev",
+            "eventing-webhook",
+            namespace,
+            labels,
+            "Fail",
+        )
+    )
     return objects
 
 
 def in_memory_channel_objects(version: str, namespace: str = EVENTING_NAMESPACE) -> list[Obj]:
     """in-memory-channel.yaml: the InMemoryChannel CRD, imc-controller and imc-dispatcher."""
-    version = _version_of(version)
+    version = bare_version(version)
     labels = {**_eventing_labels(version), "messaging.knative.dev/channel": "in-memory-channel"}
-    imc_crd = _dated(crd(
-        "messaging.knative.dev", "inmemorychannels", "InMemoryChannel", ["v1"],
+    imc_crd = crd(
+        "messaging.knative.dev",
+        "inmemorychannels",
+        "InMemoryChannel",
+        ["v1"],
         {**labels, "knative.dev/crd-install": "true", "duck.knative.dev/addressable": "true"},
         columns=_columns_for("InMemoryChannel"),
         categories=["all", "knative", "messaging", "channel"],
         short_names=["imc"],
-    ))
+    )
     return [
         imc_crd,
         service_account("imc-controller", namespace, labels),
         service_account("imc-dispatcher", namespace, labels),
-        {**cluster_role("imc-addressable-resolver", {
-            **labels, "duck.knative.dev/addressable": "true"}, ALL_RULES)},
-        {**cluster_role("imc-channelable-manipulator", {
-            **labels, "duck.knative.dev/channelable": "true"}, ALL_RULES)},
+        {
+            **cluster_role(
+                "imc-addressable-resolver",
+                {**labels, "duck.knative.dev/addressable": "true"},
+                ALL_RULES,
+            )
+        },
+        {
+            **cluster_role(
+                "imc-channelable-manipulator",
+                {**labels, "duck.knative.dev/channelable": "true"},
+                ALL_RULES,
+            )
+        },
         cluster_role("imc-controller", labels, ALL_RULES),
         cluster_role("imc-dispatcher", labels, ALL_RULES),
-        cluster_role_binding("imc-controller", labels, "imc-controller", "imc-controller",
-                             namespace),
-        cluster_role_binding("imc-dispatcher", labels, "imc-dispatcher", "imc-dispatcher",
-                             namespace),
-        config_map("config-imc-event-dispatcher", namespace, labels, {
-            "MaxIdleConnections": "1000",
-            "MaxIdleConnectionsPerHost": "100",
-        }),
-        _eventing_deployment(
-            "imc-controller", namespace, version,
-            "knative.dev/eventing/cmd/in_memory/channel_controller", "controller",
-            pod_labels={"messaging.knative.dev/channel": "in-memory-channel",
-                        "messaging.knative.dev/role": "controller"},
-            service_account="imc-controller", component="imc-controller",
+        cluster_role_binding(
+            "imc-controller", labels, "imc-controller", "imc-controller", namespace
+        ),
+        cluster_role_binding(
+            "imc-dispatcher", labels, "imc-dispatcher", "imc-dispatcher", namespace
+        ),
+        config_map(
+            "config-imc-event-dispatcher",
+            namespace,
+            labels,
+            {
+                "MaxIdleConnections": "1000",
+                "MaxIdleConnectionsPerHost": "100",
+            },
         ),
         _eventing_deployment(
-            "imc-dispatcher", namespace, version,
-            "knative.dev/eventing/cmd/in_memory/channel_dispatcher", "dispatcher",
-            pod_labels={"messaging.knative.dev/channel": "in-memory-channel",
-                        "messaging.knative.dev/role": "dispatcher"},
-            service_account="imc-dispatcher", component="imc-dispatcher",
+            "imc-controller",
+            namespace,
+            version,
+            "knative.dev/eventing/cmd/in_memory/channel_controller",
+            "controller",
+            pod_labels={
+                "messaging.knative.dev/channel": "in-memory-channel",
+                "messaging.knative.dev/role": "controller",
+            },
+            service_account="imc-controller",
+            component="imc-controller",
+        ),
+        _eventing_deployment(
+            "imc-dispatcher",
+            namespace,
+            version,
+            "knative.dev/eventing/cmd/in_memory/channel_dispatcher",
+            "dispatcher",
+            pod_labels={
+                "messaging.knative.dev/channel": "in-memory-channel",
+                "messaging.knative.dev/role": "dispatcher",
+            },
+            service_account="imc-dispatcher",
+            component="imc-dispatcher",
             ports=[{"name": "http", "containerPort": 8080}],
         ),
-        service("imc-dispatcher", namespace, labels,
-                {"messaging.knative.dev/channel": "in-memory-channel",
-                 "messaging.knative.dev/role": "dispatcher"},
-                [{"name": "http-dispatcher", "port": 80, "targetPort": 8080}]),
+        service(
+            "imc-dispatcher",
+            namespace,
+            labels,
+            {
+                "messaging.knative.dev/channel": "in-memory-channel",
+                "messaging.knative.dev/role": "dispatcher",
+            },
+            [{"name": "http-dispatcher", "port": 80, "targetPort": 8080}],
+        ),
     ]
 
 
 def mt_channel_broker_objects(version: str, namespace: str = EVENTING_NAMESPACE) -> list[Obj]:
     """mt-channel-broker.yaml: broker filter, ingress and controller."""
-    version = _version_of(version)
+    version = bare_version(version)
     labels = _eventing_labels(version)
     objects: list[Obj] = [
         cluster_role("knative-eventing-mt-channel-broker-controller", labels, ALL_RULES),
@@ -394,34 +468,78 @@ def mt_channel_broker_objects(version: str, namespace: str = EVENTING_NAMESPACE)
         cluster_role("knative-eventing-mt-broker-ingress", labels, ALL_RULES),
         service_account("mt-broker-filter", namespace, labels),
         service_account("mt-broker-ingress", namespace, labels),
-        cluster_role_binding("eventing-mt-channel-broker-controller", labels,
-                             "knative-eventing-mt-channel-broker-controller",
-                             "eventing-controller", namespace),
-        cluster_role_binding("knative-eventing-mt-broker-filter", labels,
-                             "knative-eventing-mt-broker-filter", "mt-broker-filter", namespace),
-        cluster_role_binding("knative-eventing-mt-broker-ingress", labels,
-                             "knative-eventing-mt-broker-ingress", "mt-broker-ingress",
-                             namespace),
+        cluster_role_binding(
+            "eventing-mt-channel-broker-controller",
+            labels,
+            "knative-eventing-mt-channel-broker-controller",
+            "eventing-controller",
+            namespace,
+        ),
+        cluster_role_binding(
+            "knative-eventing-mt-broker-filter",
+            labels,
+            "knative-eventing-mt-broker-filter",
+            "mt-broker-filter",
+            namespace,
+        ),
+        cluster_role_binding(
+            "knative-eventing-mt-broker-ingress",
+            labels,
+            "knative-eventing-mt-broker-ingress",
+            "mt-broker-ingress",
+            namespace,
+        ),
     ]
     for name, image, container, role, account in (
-        ("mt-broker-filter", "knative.dev/eventing/cmd/broker/filter", "filter",
-         "filter", "mt-broker-filter"),
-        ("mt-broker-ingress", "knative.dev/eventing/cmd/broker/ingress", "ingress",
-         "ingress", "mt-broker-ingress"),
-        ("mt-broker-controller", "knative.dev/eventing/cmd/mtchannel_broker",
-         "mt-broker-controller", None, "eventing-controller"),
+        (
+            "mt-broker-filter",
+            "knative.dev/eventing/cmd/broker/filter",
+            "filter",
+            "filter",
+            "mt-broker-filter",
+        ),
+        (
+            "mt-broker-ingress",
+            "knative.dev/eventing/cmd/broker/ingress",
+            "ingress",
+            "ingress",
+            "mt-broker-ingress",
+        ),
+        (
+            "mt-broker-controller",
+            "knative.dev/eventing/cmd/mtchannel_broker",
+            "mt-broker-controller",
+            None,
+            "eventing-controller",
+        ),
     ):
         pod_labels = {"eventing.knative.dev/brokerRole": role} if role else {"app": name}
-        objects.append(_eventing_deployment(
-            name, namespace, version, image, container,
-            pod_labels=pod_labels, service_account=account,
-        ))
+        objects.append(
+            _eventing_deployment(
+                name,
+                namespace,
+                version,
+                image,
+                container,
+                pod_labels=pod_labels,
+                service_account=account,
+            )
+        )
     objects += [
-        service("broker-filter", namespace, labels, {"eventing.knative.dev/brokerRole": "filter"},
-                [{"name": "http", "port": 80, "targetPort": 8080}]),
-        service("broker-ingress", namespace, labels,
-                {"eventing.knative.dev/brokerRole": "ingress"},
-                [{"name": "http", "port": 80, "targetPort": 8080}]),
+        service(
+            "broker-filter",
+            namespace,
+            labels,
+            {"eventing.knative.dev/brokerRole": "filter"},
+            [{"name": "http", "port": 80, "targetPort": 8080}],
+        ),
+        service(
+            "broker-ingress",
+            namespace,
+            labels,
+            {"eventing.knative.dev/brokerRole": "ingress"},
+            [{"name": "http", "port": 80, "targetPort": 8080}],
+        ),
     ]
     return objects
 
@@ -433,7 +551,7 @@ def eventing_objects(version: str, namespace: str = EVENTING_NAMESPACE) -> list[
     knative-eventing/<version>/`), each object once; the Namespace is left out because the
     operator installs into the CR's namespace, which exists already.
     """
-    version = _version_of(version)
+    version = bare_version(version)
     seen: set[tuple[str, str, str]] = set()
     objects: list[Obj] = []
     for part in (
@@ -457,7 +575,7 @@ def github_source_objects(version: str) -> list[Obj]:
     """eventing-github's release (config/): what the operator installs for
     `spec.source.github.enabled` (knative/operator `pkg/reconciler/knativeeventing/source/`).
     """
-    version = _version_of(version)
+    version = bare_version(version)
     namespace = GITHUB_SOURCE_NAMESPACE
     labels = {
         "app.kubernetes.io/name": "knative-eventing",
@@ -466,79 +584,117 @@ def github_source_objects(version: str) -> list[Obj]:
         "contrib.eventing.knative.dev/release": f"v{version}",
     }
     crd_labels = {**labels, "knative.dev/crd-install": "true"}
-    github_source = _dated(crd(
-        "sources.knative.dev", "githubsources", "GitHubSource", ["v1alpha1"],
+    github_source = crd(
+        "sources.knative.dev",
+        "githubsources",
+        "GitHubSource",
+        ["v1alpha1"],
         {**crd_labels, "duck.knative.dev/source": "true"},
         columns=_columns_for("ContainerSource"),
         categories=["all", "knative", "sources"],
-    ))
+    )
     github_binding = crd(
-        "bindings.knative.dev", "githubbindings", "GitHubBinding", ["v1alpha1"],
+        "bindings.knative.dev",
+        "githubbindings",
+        "GitHubBinding",
+        ["v1alpha1"],
         {**crd_labels, "duck.knative.dev/binding": "true"},
-        columns=[("Ready", '.status.conditions[?(@.type=="Ready")].status'),
-                 ("Reason", '.status.conditions[?(@.type=="Ready")].reason')],
+        columns=ready_columns(),
         categories=["all", "knative", "bindings"],
     )
     controller_image = release_image("knative.dev/eventing-github/cmd/controller", version)
     controller = {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
-        "metadata": {"name": "github-controller-manager", "namespace": namespace,
-                     "labels": dict(labels)},
+        "metadata": {
+            "name": "github-controller-manager",
+            "namespace": namespace,
+            "labels": dict(labels),
+        },
         "spec": {
             "replicas": 1,
             "serviceName": "github-controller-manager",
             "selector": {"matchLabels": {"control-plane": "github-controller-manager"}},
             "template": {
-                "metadata": {"labels": {**labels,
-                                        "control-plane": "github-controller-manager"}},
+                "metadata": {"labels": {**labels, "control-plane": "github-controller-manager"}},
                 "spec": {
                     "serviceAccountName": "github-controller-manager",
-                    "containers": [{
-                        "name": "manager",
-                        "image": controller_image,
-                        "env": [{"name": "GH_RA_IMAGE", "value": release_image(
-                            "knative.dev/eventing-github/cmd/receive_adapter", version)}],
-                    }],
+                    "containers": [
+                        {
+                            "name": "manager",
+                            "image": controller_image,
+                            "env": [
+                                {
+                                    "name": "GH_RA_IMAGE",
+                                    "value": release_image(
+                                        "knative.dev/eventing-github/cmd/receive_adapter", version
+                                    ),
+                                }
+                            ],
+                        }
+                    ],
                 },
             },
         },
     }
     webhook = deployment(
-        "github-webhook", namespace, labels,
+        "github-webhook",
+        namespace,
+        labels,
         release_image("knative.dev/eventing-github/cmd/webhook", version),
         pod_labels={"app": "github-webhook", "role": "github-webhook"},
         service_account="github-controller-manager",
         ports=[{"name": "https-webhook", "containerPort": 8443}],
+        container_name="github-webhook",
     )
-    webhook["spec"]["template"]["spec"]["containers"][0]["name"] = "github-webhook"
     return [
         namespace_object(namespace, labels),
         service_account("github-controller-manager", namespace, labels),
         cluster_role("eventing-sources-github-controller", labels, ALL_RULES),
-        cluster_role("eventing-contrib-github-source-observer",
-                     {**labels, "duck.knative.dev/source": "true"}, ALL_RULES),
-        cluster_role_binding("eventing-sources-github-controller", labels,
-                             "eventing-sources-github-controller",
-                             "github-controller-manager", namespace),
-        cluster_role_binding("eventing-sources-github-addressable-resolver", labels,
-                             "addressable-resolver", "github-controller-manager", namespace),
+        cluster_role(
+            "eventing-contrib-github-source-observer",
+            {**labels, "duck.knative.dev/source": "true"},
+            ALL_RULES,
+        ),
+        cluster_role_binding(
+            "eventing-sources-github-controller",
+            labels,
+            "eventing-sources-github-controller",
+            "github-controller-manager",
+            namespace,
+        ),
+        cluster_role_binding(
+            "eventing-sources-github-addressable-resolver",
+            labels,
+            "addressable-resolver",
+            "github-controller-manager",
+            namespace,
+        ),
         github_binding,
         github_source,
         config_map("config-logging", namespace, labels, {}),
         config_map("config-observability", namespace, labels, {}),
         config_map("config-leader-election-github", namespace, labels, {}),
         secret("github-webhook-certs", namespace, labels),
-        service("github-controller-manager", namespace, labels,
-                {"control-plane": "github-controller-manager"},
-                [{"name": "metrics", "port": 9090, "targetPort": 9090}]),
-        service("github-webhook", namespace, {**labels, "role": "github-webhook"},
-                {"role": "github-webhook"},
-                [{"name": "https-webhook", "port": 443, "targetPort": 8443}]),
+        service(
+            "github-controller-manager",
+            namespace,
+            labels,
+            {"control-plane": "github-controller-manager"},
+            [{"name": "metrics", "port": 9090, "targetPort": 9090}],
+        ),
+        service(
+            "github-webhook",
+            namespace,
+            {**labels, "role": "github-webhook"},
+            {"role": "github-webhook"},
+            [{"name": "https-webhook", "port": 443, "targetPort": 8443}],
+        ),
         controller,
         webhook,
-        *_webhook_configurations("github.sources.knative.dev", "github-webhook", namespace,
-                                 labels, "Fail"),
+        *_webhook_configurations(
+            "github.sources.knative.dev", "github-webhook", namespace, labels, "Fail"
+        ),
     ]
 
 
@@ -552,12 +708,14 @@ SOCKEYE_IMAGE = (
 
 def sockeye_objects() -> list[Obj]:
     """sockeye v0.7.0 release.yaml: one Knative Service, no namespace (ko-resolved config/)."""
-    return [{
-        "apiVersion": "serving.knative.dev/v1",
-        "kind": "Service",
-        "metadata": {"name": "sockeye"},
-        "spec": {"template": {"spec": {"containers": [{"image": SOCKEYE_IMAGE}]}}},
-    }]
+    return [
+        {
+            "apiVersion": "serving.knative.dev/v1",
+            "kind": "Service",
+            "metadata": {"name": "sockeye"},
+            "spec": {"template": {"spec": {"containers": [{"image": SOCKEYE_IMAGE}]}}},
+        }
+    ]
 
 
 # --- triggermesh/triggermesh -----------------------------------------------------------------
@@ -567,31 +725,86 @@ def sockeye_objects() -> list[Obj]:
 # 29 targets); the remaining names are from the v1.2x documentation as remembered (INFERRED).
 TRIGGERMESH_KINDS: dict[str, list[str]] = {
     "sources.triggermesh.io": [
-        "AWSCloudWatchLogsSource", "AWSCloudWatchSource", "AWSCodeCommitSource",
-        "AWSCognitoIdentitySource", "AWSCognitoUserPoolSource", "AWSDynamoDBSource",
-        "AWSEventBridgeSource", "AWSKinesisSource", "AWSPerformanceInsightsSource",
-        "AWSS3Source", "AWSSNSSource", "AWSSQSSource", "AzureActivityLogsSource",
-        "AzureBlobStorageSource", "AzureEventGridSource", "AzureEventHubsSource",
-        "AzureIOTHubSource", "AzureQueueStorageSource", "AzureServiceBusQueueSource",
-        "AzureServiceBusSource", "AzureServiceBusTopicSource", "CloudEventsSource",
-        "GoogleCloudAuditLogsSource", "GoogleCloudBillingSource", "GoogleCloudPubSubSource",
-        "GoogleCloudSourceRepositoriesSource", "GoogleCloudStorageSource", "HTTPPollerSource",
-        "IBMMQSource", "KafkaSource", "MongoDBSource", "OCIMetricsSource", "SalesforceSource",
-        "SlackSource", "SolaceSource", "TwilioSource", "WebhookSource", "ZendeskSource",
+        "AWSCloudWatchLogsSource",
+        "AWSCloudWatchSource",
+        "AWSCodeCommitSource",
+        "AWSCognitoIdentitySource",
+        "AWSCognitoUserPoolSource",
+        "AWSDynamoDBSource",
+        "AWSEventBridgeSource",
+        "AWSKinesisSource",
+        "AWSPerformanceInsightsSource",
+        "AWSS3Source",
+        "AWSSNSSource",
+        "AWSSQSSource",
+        "AzureActivityLogsSource",
+        "AzureBlobStorageSource",
+        "AzureEventGridSource",
+        "AzureEventHubsSource",
+        "AzureIOTHubSource",
+        "AzureQueueStorageSource",
+        "AzureServiceBusQueueSource",
+        "AzureServiceBusSource",
+        "AzureServiceBusTopicSource",
+        "CloudEventsSource",
+        "GoogleCloudAuditLogsSource",
+        "GoogleCloudBillingSource",
+        "GoogleCloudPubSubSource",
+        "GoogleCloudSourceRepositoriesSource",
+        "GoogleCloudStorageSource",
+        "HTTPPollerSource",
+        "IBMMQSource",
+        "KafkaSource",
+        "MongoDBSource",
+        "OCIMetricsSource",
+        "SalesforceSource",
+        "SlackSource",
+        "SolaceSource",
+        "TwilioSource",
+        "WebhookSource",
+        "ZendeskSource",
     ],
     "targets.triggermesh.io": [
-        "AlibabaOSSTarget", "AWSComprehendTarget", "AWSDynamoDBTarget", "AWSEventBridgeTarget",
-        "AWSKinesisTarget", "AWSLambdaTarget", "AWSS3Target", "AWSSNSTarget", "AWSSQSTarget",
-        "AzureEventHubsTarget", "AzureSentinelTarget", "AzureServiceBusTarget",
-        "CloudEventsTarget", "DatadogTarget", "ElasticsearchTarget",
-        "GoogleCloudFirestoreTarget", "GoogleCloudPubSubTarget", "GoogleCloudStorageTarget",
-        "GoogleCloudWorkflowsTarget", "GoogleSheetTarget", "HTTPTarget", "IBMMQTarget",
-        "JiraTarget", "KafkaTarget", "LogzMetricsTarget", "LogzTarget", "MongoDBTarget",
-        "OracleTarget", "SalesforceTarget", "SendGridTarget", "SlackTarget", "SplunkTarget",
-        "TwilioTarget", "ZendeskTarget",
+        "AlibabaOSSTarget",
+        "AWSComprehendTarget",
+        "AWSDynamoDBTarget",
+        "AWSEventBridgeTarget",
+        "AWSKinesisTarget",
+        "AWSLambdaTarget",
+        "AWSS3Target",
+        "AWSSNSTarget",
+        "AWSSQSTarget",
+        "AzureEventHubsTarget",
+        "AzureSentinelTarget",
+        "AzureServiceBusTarget",
+        "CloudEventsTarget",
+        "DatadogTarget",
+        "ElasticsearchTarget",
+        "GoogleCloudFirestoreTarget",
+        "GoogleCloudPubSubTarget",
+        "GoogleCloudStorageTarget",
+        "GoogleCloudWorkflowsTarget",
+        "GoogleSheetTarget",
+        "HTTPTarget",
+        "IBMMQTarget",
+        "JiraTarget",
+        "KafkaTarget",
+        "LogzMetricsTarget",
+        "LogzTarget",
+        "MongoDBTarget",
+        "OracleTarget",
+        "SalesforceTarget",
+        "SendGridTarget",
+        "SlackTarget",
+        "SplunkTarget",
+        "TwilioTarget",
+        "ZendeskTarget",
     ],
     "flow.triggermesh.io": [
-        "JQTransformation", "Synchronizer", "Transformation", "XMLToJSONTransformation",
+        "JQTransformation",
+        "Synchronizer",
+        "Transformation",
+        "XMLToJSONTransformation",
         "XSLTTransformation",
     ],
     "routing.triggermesh.io": ["Filter", "Splitter"],
@@ -617,11 +830,17 @@ def triggermesh_crd_objects() -> list[Obj]:
                 labels["duck.knative.dev/source"] = "true"
             else:
                 labels["duck.knative.dev/addressable"] = "true"
-            objects.append(_dated(crd(
-                group, f"{kind.lower()}s", kind, ["v1alpha1"], labels,
-                columns=_columns_for("ContainerSource" if category == "sources" else kind),
-                categories=["all", "knative", "eventing", category],
-            )))
+            objects.append(
+                crd(
+                    group,
+                    f"{kind.lower()}s",
+                    kind,
+                    ["v1alpha1"],
+                    labels,
+                    columns=_columns_for("ContainerSource" if category == "sources" else kind),
+                    categories=["all", "knative", "eventing", category],
+                )
+            )
     return objects
 
 
@@ -635,47 +854,72 @@ def triggermesh_objects() -> list[Obj]:
         return f"gcr.io/triggermesh/{name}:{version}"
 
     controller = deployment(
-        "triggermesh-controller", namespace, {**labels, "app": "triggermesh-controller"},
+        "triggermesh-controller",
+        namespace,
+        {**labels, "app": "triggermesh-controller"},
         image("triggermesh-controller"),
-        pod_labels={"app": "triggermesh-controller"}, service_account="triggermesh-controller",
+        pod_labels={"app": "triggermesh-controller"},
+        service_account="triggermesh-controller",
         ports=[{"name": "metrics", "containerPort": 9090}],
+        container_name="controller",
     )
-    controller["spec"]["template"]["spec"]["containers"][0]["name"] = "controller"
     webhook = deployment(
-        "triggermesh-webhook", namespace, {**labels, "app": "triggermesh-webhook"},
+        "triggermesh-webhook",
+        namespace,
+        {**labels, "app": "triggermesh-webhook"},
         image("triggermesh-webhook"),
-        pod_labels={"app": "triggermesh-webhook"}, service_account="triggermesh-webhook",
+        pod_labels={"app": "triggermesh-webhook"},
+        service_account="triggermesh-webhook",
         ports=[{"name": "https-webhook", "containerPort": 8443}],
+        container_name="webhook",
     )
-    webhook["spec"]["template"]["spec"]["containers"][0]["name"] = "webhook"
     return [
         namespace_object(namespace, labels),
         cluster_role("triggermesh-controller", labels, ALL_RULES),
         cluster_role("triggermesh-webhook", labels, ALL_RULES),
         # Same name as Eventing's aggregated role (knative-facts.md): deleting this file
         # deletes Eventing's `addressable-resolver` too.
-        cluster_role("addressable-resolver", {**labels, "duck.knative.dev/addressable": "true"},
-                     ALL_RULES),
-        cluster_role("triggermesh-source-observer",
-                     {**labels, "duck.knative.dev/source": "true"}, ALL_RULES),
+        cluster_role(
+            "addressable-resolver", {**labels, "duck.knative.dev/addressable": "true"}, ALL_RULES
+        ),
+        cluster_role(
+            "triggermesh-source-observer", {**labels, "duck.knative.dev/source": "true"}, ALL_RULES
+        ),
         service_account("triggermesh-controller", namespace, labels),
         service_account("triggermesh-webhook", namespace, labels),
-        cluster_role_binding("triggermesh-controller", labels, "triggermesh-controller",
-                             "triggermesh-controller", namespace),
-        cluster_role_binding("triggermesh-webhook", labels, "triggermesh-webhook",
-                             "triggermesh-webhook", namespace),
-        cluster_role_binding("triggermesh-controller-addressable-resolver", labels,
-                             "addressable-resolver", "triggermesh-controller", namespace),
+        cluster_role_binding(
+            "triggermesh-controller",
+            labels,
+            "triggermesh-controller",
+            "triggermesh-controller",
+            namespace,
+        ),
+        cluster_role_binding(
+            "triggermesh-webhook", labels, "triggermesh-webhook", "triggermesh-webhook", namespace
+        ),
+        cluster_role_binding(
+            "triggermesh-controller-addressable-resolver",
+            labels,
+            "addressable-resolver",
+            "triggermesh-controller",
+            namespace,
+        ),
         config_map("config-logging", namespace, labels, {}),
         config_map("config-observability", namespace, labels, {}),
         config_map("config-leader-election", namespace, labels, {}),
         secret("triggermesh-webhook-certs", namespace, labels),
         controller,
         webhook,
-        service("triggermesh-webhook", namespace, labels, {"app": "triggermesh-webhook"},
-                [{"name": "https-webhook", "port": 443, "targetPort": 8443}]),
-        *_webhook_configurations("triggermesh.io", "triggermesh-webhook", namespace, labels,
-                                 "Fail"),
+        service(
+            "triggermesh-webhook",
+            namespace,
+            labels,
+            {"app": "triggermesh-webhook"},
+            [{"name": "https-webhook", "port": 443, "targetPort": 8443}],
+        ),
+        *_webhook_configurations(
+            "triggermesh.io", "triggermesh-webhook", namespace, labels, "Fail"
+        ),
     ]
 
 
@@ -691,16 +935,14 @@ def asset(org: str, repo: str, tag: str, filename: str, sim: object) -> bytes | 
     if (org, repo) == ("triggermesh", "triggermesh"):
         if tag != f"v{TRIGGERMESH_VERSION}":
             return None
-        generators = {"triggermesh-crds.yaml": triggermesh_crd_objects,
-                      "triggermesh.yaml": triggermesh_objects}
+        generators = {
+            "triggermesh-crds.yaml": triggermesh_crd_objects,
+            "triggermesh.yaml": triggermesh_objects,
+        }
         generator = generators.get(filename)
         return dump(generator()) if generator else None
-    if (org, repo) != ("knative", "eventing") or not tag.startswith("knative-v"):
-        return None
-    version = tag.removeprefix("knative-v")
-    try:
-        minor_of(version)
-    except (ValueError, IndexError):
+    version = knative_release_version(tag)
+    if (org, repo) != ("knative", "eventing") or version is None:
         return None
     generators = {
         "eventing-crds.yaml": eventing_crd_objects,

@@ -21,15 +21,33 @@ import yaml
 
 Obj = dict[str, Any]
 
+CREATION_TIMESTAMP = ".metadata.creationTimestamp"
 SERVING_NAMESPACE = "knative-serving"
 KOURIER_NAMESPACE = "kourier-system"
 OPERATOR_NAMESPACE_FROM_1_14 = "knative-operator"
 
 
+def bare_version(version: str) -> str:
+    """ "1.11.4" from "1.11.4", "v1.11.4" or "knative-v1.11.4"."""
+    return version.removeprefix("knative-").removeprefix("v")
+
+
 def minor_of(version: str) -> tuple[int, int]:
     """(major, minor) of "1.11.4" / "v1.11" / "knative-v1.11.4"."""
-    parts = version.removeprefix("knative-").removeprefix("v").split(".")
+    parts = bare_version(version).split(".")
     return int(parts[0]), int(parts[1])
+
+
+def knative_release_version(tag: str) -> str | None:
+    """ "1.11.4" of a Knative release tag `knative-v1.11.4`; None for any other tag."""
+    if not tag.startswith("knative-v"):
+        return None
+    version = tag.removeprefix("knative-v")
+    try:
+        minor_of(version)
+    except (ValueError, IndexError):
+        return None
+    return version
 
 
 def fake_digest(*parts: str) -> str:
@@ -42,11 +60,11 @@ def release_image(repo_path: str, version: str) -> str:
     return f"gcr.io/knative-releases/{repo_path}@{fake_digest(repo_path, version)}"
 
 
-def _labels(name: str, version: str, part_of: str, component: str | None = None) -> dict:
+def knative_labels(part_of: str, version: str, component: str | None = None) -> dict:
+    """The app.kubernetes.io labels of a Knative release's objects."""
     labels = {"app.kubernetes.io/name": part_of, "app.kubernetes.io/version": version}
     if component:
         labels["app.kubernetes.io/component"] = component
-    labels.setdefault("app", name)
     return labels
 
 
@@ -75,8 +93,13 @@ def crd(
     categories: list[str] = ("all", "knative"),
     scope: str = "Namespaced",
 ) -> Obj:
-    """A CustomResourceDefinition; the first version is the storage version."""
-    printer = [{"name": name, "type": "string", "jsonPath": path} for name, path in columns]
+    """A CustomResourceDefinition; the first version is the storage version. Printer columns
+    are strings but for `.metadata.creationTimestamp`, which upstream declares `type: date`
+    (shown as an age)."""
+    printer = [
+        {"name": name, "type": "date" if path == CREATION_TIMESTAMP else "string", "jsonPath": path}
+        for name, path in columns
+    ]
     schema = {
         "openAPIV3Schema": {
             "type": "object",
@@ -113,7 +136,8 @@ def crd(
     }
 
 
-def _ready_columns(*extra: tuple[str, str]) -> list[tuple[str, str]]:
+def ready_columns(*extra: tuple[str, str]) -> list[tuple[str, str]]:
+    """`extra`, then the Ready condition's status and reason, as Knative CRDs print them."""
     return [
         *extra,
         ("Ready", '.status.conditions[?(@.type=="Ready")].status'),
@@ -131,9 +155,13 @@ def deployment(
     pod_labels: dict | None = None,
     ports: list[Obj] = (),
     service_account: str | None = None,
+    container_name: str | None = None,
 ) -> Obj:
     selector = pod_labels or {"app": name}
-    container: Obj = {"name": name.removeprefix("3scale-kourier-"), "image": image}
+    container: Obj = {
+        "name": container_name or name.removeprefix("3scale-kourier-"),
+        "image": image,
+    }
     if ports:
         container["ports"] = list(ports)
     pod_spec: Obj = {"containers": [container]}
@@ -178,7 +206,11 @@ def config_map(name: str, namespace: str, labels: dict, data: dict[str, str]) ->
 
 
 def service_account(name: str, namespace: str, labels: dict) -> Obj:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(name, namespace, labels)}
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": _meta(name, namespace, labels),
+    }
 
 
 def cluster_role(name: str, labels: dict, rules: list[Obj]) -> Obj:
@@ -190,9 +222,7 @@ def cluster_role(name: str, labels: dict, rules: list[Obj]) -> Obj:
     }
 
 
-def cluster_role_binding(
-    name: str, labels: dict, role: str, account: str, namespace: str
-) -> Obj:
+def cluster_role_binding(name: str, labels: dict, role: str, account: str, namespace: str) -> Obj:
     return {
         "apiVersion": "rbac.authorization.k8s.io/v1",
         "kind": "ClusterRoleBinding",
@@ -219,16 +249,15 @@ def operator_namespace(version: str) -> str:
 def operator_objects(version: str) -> list[Obj]:
     """operator.yaml of knative/operator at `version`."""
     namespace = operator_namespace(version)
-    labels = {"app.kubernetes.io/name": "knative-operator", "app.kubernetes.io/version": version}
+    labels = knative_labels("knative-operator", version)
     objects: list[Obj] = []
     if namespace != "default":
         objects.append(namespace_object(namespace, labels))
-    operator_columns = [
-        ("Version", ".status.version"),
-        ("Ready", '.status.conditions[?(@.type=="Ready")].status'),
-        ("Reason", '.status.conditions[?(@.type=="Ready")].reason'),
-    ]
-    for plural, kind in (("knativeservings", "KnativeServing"), ("knativeeventings", "KnativeEventing")):
+    operator_columns = ready_columns(("Version", ".status.version"))
+    for plural, kind in (
+        ("knativeservings", "KnativeServing"),
+        ("knativeeventings", "KnativeEventing"),
+    ):
         objects.append(
             crd(
                 "operator.knative.dev",
@@ -249,12 +278,18 @@ def operator_objects(version: str) -> list[Obj]:
         cluster_role("knative-eventing-operator-aggregated", labels, ALL_RULES),
         cluster_role("knative-operator-webhook", labels, ALL_RULES),
         cluster_role_binding(
-            "knative-serving-operator", labels, "knative-serving-operator",
-            "knative-operator", namespace,
+            "knative-serving-operator",
+            labels,
+            "knative-serving-operator",
+            "knative-operator",
+            namespace,
         ),
         cluster_role_binding(
-            "knative-eventing-operator", labels, "knative-eventing-operator",
-            "knative-operator", namespace,
+            "knative-eventing-operator",
+            labels,
+            "knative-eventing-operator",
+            "knative-operator",
+            namespace,
         ),
         cluster_role_binding(
             "operator-webhook", labels, "knative-operator-webhook", "operator-webhook", namespace
@@ -320,11 +355,7 @@ AUTOSCALER_DEFAULTS = {
 
 def serving_crd_objects(version: str) -> list[Obj]:
     """serving-crds.yaml: config/core/300-resources/*.yaml (printer columns as upstream)."""
-    labels = {
-        "app.kubernetes.io/name": "knative-serving",
-        "app.kubernetes.io/version": version,
-        "knative.dev/crd-install": "true",
-    }
+    labels = {**knative_labels("knative-serving", version), "knative.dev/crd-install": "true"}
     serving = "serving.knative.dev"
     networking = "networking.internal.knative.dev"
     autoscaling = "autoscaling.internal.knative.dev"
@@ -339,67 +370,154 @@ def serving_crd_objects(version: str) -> list[Obj]:
         ("Generation", r".metadata.labels['serving\.knative\.dev/configurationGeneration']")
     )
     return [
-        crd(networking, "certificates", "Certificate", ["v1alpha1"], labels, scope="Namespaced",
-            columns=_ready_columns(), short_names=["kcert"], categories=("knative-internal", "networking")),
-        crd(serving, "configurations", "Configuration", ["v1"], labels,
-            columns=_ready_columns(
+        crd(
+            networking,
+            "certificates",
+            "Certificate",
+            ["v1alpha1"],
+            labels,
+            scope="Namespaced",
+            columns=ready_columns(),
+            short_names=["kcert"],
+            categories=("knative-internal", "networking"),
+        ),
+        crd(
+            serving,
+            "configurations",
+            "Configuration",
+            ["v1"],
+            labels,
+            columns=ready_columns(
                 ("LatestCreated", ".status.latestCreatedRevisionName"),
                 ("LatestReady", ".status.latestReadyRevisionName"),
             ),
-            short_names=["config", "cfg"], categories=serving_categories),
-        crd(networking, "clusterdomainclaims", "ClusterDomainClaim",
-            ["v1alpha1"], labels, scope="Cluster", short_names=["cdc"],
-            categories=("knative-internal", "networking")),
-        crd(serving, "domainmappings", "DomainMapping", ["v1beta1"], labels,
-            columns=_ready_columns(("URL", ".status.url")), short_names=["dm"],
-            categories=serving_categories),
-        crd(networking, "ingresses", "Ingress", ["v1alpha1"], labels, columns=_ready_columns(),
-            short_names=["kingress", "king"], categories=("knative-internal", "networking")),
-        crd(autoscaling, "metrics", "Metric", ["v1alpha1"], labels, columns=_ready_columns(),
-            categories=("knative-internal", "autoscaling")),
-        crd(autoscaling, "podautoscalers", "PodAutoscaler", ["v1alpha1"], labels,
-            columns=_ready_columns(
+            short_names=["config", "cfg"],
+            categories=serving_categories,
+        ),
+        crd(
+            networking,
+            "clusterdomainclaims",
+            "ClusterDomainClaim",
+            ["v1alpha1"],
+            labels,
+            scope="Cluster",
+            short_names=["cdc"],
+            categories=("knative-internal", "networking"),
+        ),
+        crd(
+            serving,
+            "domainmappings",
+            "DomainMapping",
+            ["v1beta1"],
+            labels,
+            columns=ready_columns(("URL", ".status.url")),
+            short_names=["dm"],
+            categories=serving_categories,
+        ),
+        crd(
+            networking,
+            "ingresses",
+            "Ingress",
+            ["v1alpha1"],
+            labels,
+            columns=ready_columns(),
+            short_names=["kingress", "king"],
+            categories=("knative-internal", "networking"),
+        ),
+        crd(
+            autoscaling,
+            "metrics",
+            "Metric",
+            ["v1alpha1"],
+            labels,
+            columns=ready_columns(),
+            categories=("knative-internal", "autoscaling"),
+        ),
+        crd(
+            autoscaling,
+            "podautoscalers",
+            "PodAutoscaler",
+            ["v1alpha1"],
+            labels,
+            columns=ready_columns(
                 ("DesiredScale", ".status.desiredScale"),
                 ("ActualScale", ".status.actualScale"),
             ),
-            short_names=["kpa", "pa"], categories=("knative-internal", "autoscaling")),
-        crd(serving, "revisions", "Revision", ["v1"], labels,
+            short_names=["kpa", "pa"],
+            categories=("knative-internal", "autoscaling"),
+        ),
+        crd(
+            serving,
+            "revisions",
+            "Revision",
+            ["v1"],
+            labels,
             columns=[
-                *_ready_columns(*revision_columns),
+                *ready_columns(*revision_columns),
                 ("Actual Replicas", ".status.actualReplicas"),
                 ("Desired Replicas", ".status.desiredReplicas"),
             ],
-            short_names=["rev"], categories=serving_categories),
-        crd(serving, "routes", "Route", ["v1"], labels,
-            columns=_ready_columns(("URL", ".status.url")), short_names=["rt"],
-            categories=serving_categories),
-        crd(networking, "serverlessservices", "ServerlessService", ["v1alpha1"], labels,
-            columns=_ready_columns(
+            short_names=["rev"],
+            categories=serving_categories,
+        ),
+        crd(
+            serving,
+            "routes",
+            "Route",
+            ["v1"],
+            labels,
+            columns=ready_columns(("URL", ".status.url")),
+            short_names=["rt"],
+            categories=serving_categories,
+        ),
+        crd(
+            networking,
+            "serverlessservices",
+            "ServerlessService",
+            ["v1alpha1"],
+            labels,
+            columns=ready_columns(
                 ("Mode", ".spec.mode"),
                 ("Activators", ".spec.numActivators"),
                 ("ServiceName", ".status.serviceName"),
                 ("PrivateServiceName", ".status.privateServiceName"),
             ),
-            short_names=["sks"], categories=("knative-internal", "networking")),
-        crd(serving, "services", "Service", ["v1"], labels,
-            columns=_ready_columns(
+            short_names=["sks"],
+            categories=("knative-internal", "networking"),
+        ),
+        crd(
+            serving,
+            "services",
+            "Service",
+            ["v1"],
+            labels,
+            columns=ready_columns(
                 ("URL", ".status.url"),
                 ("LatestCreated", ".status.latestCreatedRevisionName"),
                 ("LatestReady", ".status.latestReadyRevisionName"),
             ),
-            short_names=["kservice", "ksvc"], categories=serving_categories),
-        crd("caching.internal.knative.dev", "images", "Image", ["v1alpha1"], labels,
-            columns=[("Image", ".spec.image")], short_names=["img"],
-            categories=("knative-internal", "caching")),
+            short_names=["kservice", "ksvc"],
+            categories=serving_categories,
+        ),
+        crd(
+            "caching.internal.knative.dev",
+            "images",
+            "Image",
+            ["v1alpha1"],
+            labels,
+            columns=[("Image", ".spec.image")],
+            short_names=["img"],
+            categories=("knative-internal", "caching"),
+        ),
     ]
 
 
 def serving_core_objects(version: str, namespace: str = SERVING_NAMESPACE) -> list[Obj]:
     """serving-core.yaml without the CRDs."""
-    labels = {"app.kubernetes.io/name": "knative-serving", "app.kubernetes.io/version": version}
+    labels = knative_labels("knative-serving", version)
 
     def component(name: str) -> dict:
-        return {**labels, "app.kubernetes.io/component": name}
+        return knative_labels("knative-serving", version, name)
 
     objects: list[Obj] = [
         namespace_object(namespace, labels),
@@ -413,12 +531,18 @@ def serving_core_objects(version: str, namespace: str = SERVING_NAMESPACE) -> li
         service_account("controller", namespace, labels),
         cluster_role("knative-serving-admin", labels, ALL_RULES),
         cluster_role_binding(
-            "knative-serving-controller-admin", labels, "knative-serving-admin", "controller",
+            "knative-serving-controller-admin",
+            labels,
+            "knative-serving-admin",
+            "controller",
             namespace,
         ),
         cluster_role_binding(
-            "knative-serving-controller-addressable-resolver", labels,
-            "knative-serving-aggregated-addressable-resolver", "controller", namespace,
+            "knative-serving-controller-addressable-resolver",
+            labels,
+            "knative-serving-aggregated-addressable-resolver",
+            "controller",
+            namespace,
         ),
         {
             "apiVersion": "caching.internal.knative.dev/v1alpha1",
@@ -427,27 +551,42 @@ def serving_core_objects(version: str, namespace: str = SERVING_NAMESPACE) -> li
             "spec": {"image": release_image("knative.dev/serving/cmd/queue", version)},
         },
         config_map("config-autoscaler", namespace, component("autoscaler"), AUTOSCALER_DEFAULTS),
-        config_map("config-defaults", namespace, component("controller"), {
-            "revision-timeout-seconds": "300",
-            "max-revision-timeout-seconds": "600",
-            "container-name-template": "user-container",
-            "container-concurrency": "0",
-            "enable-service-links": "false",
-        }),
-        config_map("config-deployment", namespace, component("controller"), {
-            "queue-sidecar-image": release_image("knative.dev/serving/cmd/queue", version),
-            "registries-skipping-tag-resolving": "kind.local,ko.local,dev.local",
-            "digest-resolution-timeout": "10s",
-            "progress-deadline": "600s",
-        }),
+        config_map(
+            "config-defaults",
+            namespace,
+            component("controller"),
+            {
+                "revision-timeout-seconds": "300",
+                "max-revision-timeout-seconds": "600",
+                "container-name-template": "user-container",
+                "container-concurrency": "0",
+                "enable-service-links": "false",
+            },
+        ),
+        config_map(
+            "config-deployment",
+            namespace,
+            component("controller"),
+            {
+                "queue-sidecar-image": release_image("knative.dev/serving/cmd/queue", version),
+                "registries-skipping-tag-resolving": "kind.local,ko.local,dev.local",
+                "digest-resolution-timeout": "10s",
+                "progress-deadline": "600s",
+            },
+        ),
         config_map("config-domain", namespace, component("controller"), {}),
         config_map("config-features", namespace, component("controller"), {}),
-        config_map("config-gc", namespace, component("controller"), {
-            "retain-since-create-time": "48h",
-            "retain-since-last-active-time": "15h",
-            "min-non-active-revisions": "20",
-            "max-non-active-revisions": "1000",
-        }),
+        config_map(
+            "config-gc",
+            namespace,
+            component("controller"),
+            {
+                "retain-since-create-time": "48h",
+                "retain-since-last-active-time": "15h",
+                "min-non-active-revisions": "20",
+                "max-non-active-revisions": "1000",
+            },
+        ),
         config_map("config-leader-election", namespace, component("controller"), {}),
         config_map("config-logging", namespace, component("logging"), {}),
         config_map("config-network", namespace, component("networking"), {}),
@@ -462,21 +601,44 @@ def serving_core_objects(version: str, namespace: str = SERVING_NAMESPACE) -> li
     ):
         objects.append(
             deployment(
-                name, namespace, component(name),
+                name,
+                namespace,
+                component(name),
                 release_image(f"knative.dev/serving/cmd/{cmd}", version),
                 pod_labels={"app": name, "role": name},
-                ports=ports, service_account="controller",
+                ports=ports,
+                service_account="controller",
             )
         )
     objects += [
-        service("activator-service", namespace, component("activator"), {"app": "activator"},
-                [{"name": "http", "port": 80, "targetPort": 8012}]),
-        service("autoscaler", namespace, component("autoscaler"), {"app": "autoscaler"},
-                [{"name": "http-metrics", "port": 9090, "targetPort": 9090}]),
-        service("controller", namespace, component("controller"), {"app": "controller"},
-                [{"name": "http-metrics", "port": 9090, "targetPort": 9090}]),
-        service("webhook", namespace, component("webhook"), {"role": "webhook"},
-                [{"name": "https-webhook", "port": 443, "targetPort": 8443}]),
+        service(
+            "activator-service",
+            namespace,
+            component("activator"),
+            {"app": "activator"},
+            [{"name": "http", "port": 80, "targetPort": 8012}],
+        ),
+        service(
+            "autoscaler",
+            namespace,
+            component("autoscaler"),
+            {"app": "autoscaler"},
+            [{"name": "http-metrics", "port": 9090, "targetPort": 9090}],
+        ),
+        service(
+            "controller",
+            namespace,
+            component("controller"),
+            {"app": "controller"},
+            [{"name": "http-metrics", "port": 9090, "targetPort": 9090}],
+        ),
+        service(
+            "webhook",
+            namespace,
+            component("webhook"),
+            {"role": "webhook"},
+            [{"name": "https-webhook", "port": 443, "targetPort": 8443}],
+        ),
         secret("webhook-certs", namespace, component("webhook")),
     ]
     return objects
@@ -485,19 +647,25 @@ def serving_core_objects(version: str, namespace: str = SERVING_NAMESPACE) -> li
 def serving_hpa_objects(version: str, namespace: str = SERVING_NAMESPACE) -> list[Obj]:
     """serving-hpa.yaml (config/hpa-autoscaling): the autoscaler-hpa Deployment."""
     labels = {
-        "app.kubernetes.io/name": "knative-serving",
-        "app.kubernetes.io/version": version,
-        "app.kubernetes.io/component": "autoscaler-hpa",
+        **knative_labels("knative-serving", version, "autoscaler-hpa"),
         "autoscaling.knative.dev/autoscaler-provider": "hpa",
     }
     return [
         deployment(
-            "autoscaler-hpa", namespace, labels,
+            "autoscaler-hpa",
+            namespace,
+            labels,
             release_image("knative.dev/serving/cmd/autoscaler-hpa", version),
-            pod_labels={"app": "autoscaler-hpa"}, service_account="controller",
+            pod_labels={"app": "autoscaler-hpa"},
+            service_account="controller",
         ),
-        service("autoscaler-hpa", namespace, labels, {"app": "autoscaler-hpa"},
-                [{"name": "http-metrics", "port": 9090, "targetPort": 9090}]),
+        service(
+            "autoscaler-hpa",
+            namespace,
+            labels,
+            {"app": "autoscaler-hpa"},
+            [{"name": "http-metrics", "port": 9090, "targetPort": 9090}],
+        ),
     ]
 
 
@@ -515,11 +683,7 @@ def serving_objects(version: str, namespace: str = SERVING_NAMESPACE) -> list[Ob
 
 def default_domain_objects(version: str) -> list[Obj]:
     """serving-default-domain.yaml: the sslip.io Job (never finishes on kind, no LB IP)."""
-    labels = {
-        "app.kubernetes.io/name": "knative-serving",
-        "app.kubernetes.io/version": version,
-        "app.kubernetes.io/component": "default-domain-job",
-    }
+    labels = knative_labels("knative-serving", version, "default-domain-job")
     image = release_image("knative.dev/serving/cmd/default-domain", version)
     return [
         {
@@ -533,14 +697,24 @@ def default_domain_objects(version: str) -> list[Obj]:
                     "spec": {
                         "serviceAccountName": "controller",
                         "restartPolicy": "OnFailure",
-                        "containers": [{"name": "default-domain", "image": image,
-                                        "args": ["-magic-dns=sslip.io"]}],
+                        "containers": [
+                            {
+                                "name": "default-domain",
+                                "image": image,
+                                "args": ["-magic-dns=sslip.io"],
+                            }
+                        ],
                     },
                 },
             },
         },
-        service("default-domain-service", SERVING_NAMESPACE, labels, {"app": "default-domain"},
-                [{"name": "http", "port": 80, "targetPort": 8080}]),
+        service(
+            "default-domain-service",
+            SERVING_NAMESPACE,
+            labels,
+            {"app": "default-domain"},
+            [{"name": "http", "port": 80, "targetPort": 8080}],
+        ),
     ]
 
 
@@ -569,40 +743,70 @@ def kourier_objects(version: str, namespace: str = KOURIER_NAMESPACE) -> list[Ob
         objects.append(namespace_object(KOURIER_NAMESPACE, labels))
     objects += [
         config_map("kourier-bootstrap", namespace, labels, {"envoy-bootstrap.yaml": "{}"}),
-        config_map("config-kourier", controller_namespace, labels, {
-            "enable-service-access-logging": "true",
-            "cluster-cert-secret": "",
-        }),
+        config_map(
+            "config-kourier",
+            controller_namespace,
+            labels,
+            {
+                "enable-service-access-logging": "true",
+                "cluster-cert-secret": "",
+            },
+        ),
         service_account("net-kourier", controller_namespace, labels),
         cluster_role("net-kourier", labels, ALL_RULES),
-        cluster_role_binding("net-kourier", labels, "net-kourier", "net-kourier",
-                             controller_namespace),
+        cluster_role_binding(
+            "net-kourier", labels, "net-kourier", "net-kourier", controller_namespace
+        ),
         deployment(
-            "net-kourier-controller", controller_namespace, labels,
+            "net-kourier-controller",
+            controller_namespace,
+            labels,
             release_image("knative.dev/net-kourier/cmd/kourier", version),
-            pod_labels={"app": "net-kourier-controller"}, service_account="net-kourier",
+            pod_labels={"app": "net-kourier-controller"},
+            service_account="net-kourier",
             ports=[{"name": "http2-xds", "containerPort": 18000}],
         ),
-        service("net-kourier-controller", controller_namespace, labels,
-                {"app": "net-kourier-controller"},
-                [{"name": "grpc-xds", "port": 18000, "targetPort": 18000}]),
+        service(
+            "net-kourier-controller",
+            controller_namespace,
+            labels,
+            {"app": "net-kourier-controller"},
+            [{"name": "grpc-xds", "port": 18000, "targetPort": 18000}],
+        ),
         deployment(
-            "3scale-kourier-gateway", namespace, labels,
+            "3scale-kourier-gateway",
+            namespace,
+            labels,
             "docker.io/envoyproxy/envoy@" + fake_digest("envoy", version),
             pod_labels=gateway_pod,
-            ports=[{"name": "http2-external", "containerPort": 8080},
-                   {"name": "http2-internal", "containerPort": 8081},
-                   {"name": "https-external", "containerPort": 8443}],
+            ports=[
+                {"name": "http2-external", "containerPort": 8080},
+                {"name": "http2-internal", "containerPort": 8081},
+                {"name": "https-external", "containerPort": 8443},
+            ],
         ),
         # kind has no load balancer: status.loadBalancer stays empty (EXTERNAL-IP <pending>).
-        service("kourier", namespace, labels, gateway_pod, [
-            {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 8080},
-            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443},
-        ], service_type="LoadBalancer"),
-        service("kourier-internal", namespace, labels, gateway_pod, [
-            {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 8081},
-            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8444},
-        ]),
+        service(
+            "kourier",
+            namespace,
+            labels,
+            gateway_pod,
+            [
+                {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 8080},
+                {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8443},
+            ],
+            service_type="LoadBalancer",
+        ),
+        service(
+            "kourier-internal",
+            namespace,
+            labels,
+            gateway_pod,
+            [
+                {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 8081},
+                {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 8444},
+            ],
+        ),
     ]
     return objects
 
@@ -617,12 +821,8 @@ def dump(objects: list[Obj]) -> bytes:
 
 def asset(org: str, repo: str, tag: str, filename: str, sim: object) -> bytes | None:
     """Mirror provider: this module's files for a `knative-vX.Y.Z` tag, else None."""
-    if not tag.startswith("knative-v"):
-        return None
-    version = tag.removeprefix("knative-v")
-    try:
-        minor_of(version)
-    except (ValueError, IndexError):
+    version = knative_release_version(tag)
+    if version is None:
         return None
     generators = {
         ("knative", "operator", "operator.yaml"): lambda: operator_objects(version),
