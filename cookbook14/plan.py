@@ -19,6 +19,9 @@ from cookbook14.options import Options
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
 KIND_DOMAIN = "127.0.0.1.sslip.io"
+# Kourier lands in the KnativeServing's namespace with the operator, in kourier-system with
+# the book's YAML alternative (knative-facts.md).
+KOURIER_NAMESPACES = ("knative-serving", "kourier-system")
 FIELD_MANAGER = "cookbook14"
 
 # Default deadlines in seconds, per kind of wait; --timeout-scale multiplies them.

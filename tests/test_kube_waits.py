@@ -319,3 +319,25 @@ def test_unreadable_kubeconfig_is_one_clear_line(tmp_path):
     assert "\n" not in message
     with pytest.raises(UsageError, match="no such file"):
         Kube.from_kubeconfig(tmp_path / "missing")
+
+
+def test_a_wait_backs_off_through_5xx_on_its_watch(make_sim_cluster, caplog):
+    sim = make_sim_cluster(faults=["drop-watches"])  # every watch ends soon: new ones are made
+    kube = kube_for(sim)
+    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
+    obj = kube.apply([widget()])[0]
+    arming = threading.Timer(0.3, sim.faults.arm_5xx_burst, args=(3,))
+    arming.start()
+    timer = set_condition_later(sim, obj, {"type": "Ready", "status": "True"}, 3.0)
+    caplog.set_level("INFO", logger="cookbook14.waits")
+    state = wait(
+        kube,
+        Watched("example.com/v1", "Widget", "default", "gear"),
+        condition_is_true("Ready"),
+        15,
+        "Widget gear Ready",
+    )
+    timer.join()
+    assert state["default/gear"]["status"]["conditions"][0]["status"] == "True"
+    backoffs = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert backoffs and "HTTP 503" in backoffs[0], caplog.text

@@ -937,6 +937,19 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _failed_by_burst(self) -> bool:
+        """Answer this request with the 5xx of an armed burst (fault api-5xx-burst), if any."""
+        burst_code = self.api.faults.next_resource_request_error()
+        if burst_code is None:
+            return False
+        error = ServiceUnavailable("the server is currently unable to handle the request")
+        error.code = burst_code
+        if burst_code != 503:
+            error.reason = "InternalError"
+            error.message = 'an error on the server ("") has prevented the request from succeeding'
+        self._send_error(error)
+        return True
+
     def _send_error(self, error: StoreError) -> None:
         self._send_json(error.code, status_body(error))
 
@@ -1104,18 +1117,10 @@ class _Handler(BaseHTTPRequestHandler):
                 raise MethodNotAllowed(
                     "the server does not allow this method on the requested resource"
                 )
-            self._watch(rtype, namespace, query)
+            if not self._failed_by_burst():
+                self._watch(rtype, namespace, query)
             return
-        burst_code = self.api.faults.next_resource_request_error()
-        if burst_code is not None:
-            error = ServiceUnavailable("the server is currently unable to handle the request")
-            error.code = burst_code
-            if burst_code != 503:
-                error.reason = "InternalError"
-                error.message = (
-                    'an error on the server ("") has prevented the request from succeeding'
-                )
-            self._send_error(error)
+        if self._failed_by_burst():
             return
         handler = {
             ("GET", False): self._list,

@@ -60,13 +60,13 @@ class Faults(Set):
         return f"Faults({sorted(self._names)!r})"
 
     def arm_5xx_burst(self, count: int, code: int = 503) -> None:
-        """Make the next `count` non-watch resource requests fail with `code`."""
+        """Make the next `count` resource requests (watches included) fail with `code`."""
         with self._lock:
             self._burst_remaining = count
             self._burst_code = code
 
     def next_resource_request_error(self) -> int | None:
-        """Count one non-watch resource request; return the HTTP code it must fail with."""
+        """Count one resource request; return the HTTP code it must fail with, if any."""
         with self._lock:
             self._resource_requests += 1
             if (
