@@ -832,9 +832,9 @@ def _port_open(url: str) -> bool:
         return probe.connect_ex((host, int(port))) == 0
 
 
-def test_command_line_starts_fast_and_stops_cleanly(tmp_path: Path) -> None:
+def test_command_line_starts_and_stops_cleanly(tmp_path: Path) -> None:
+    # How fast it starts is measured by benchmarks/speed.py, not asserted here.
     kubeconfig = tmp_path / "cli.kubeconfig"
-    started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.sim", "--kubeconfig", str(kubeconfig)],
         cwd=REPO_ROOT,
@@ -845,8 +845,6 @@ def test_command_line_starts_fast_and_stops_cleanly(tmp_path: Path) -> None:
     )
     try:
         ready = json.loads(process.stdout.readline())
-        elapsed = time.monotonic() - started
-        assert elapsed < 3, f"start-up took {elapsed:.2f}s"
         assert ready["kubeconfig"] == str(kubeconfig)
         assert set(ready) == {"kubeconfig", "release_mirror", "ingress_endpoint"}
         server = next(

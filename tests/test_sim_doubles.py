@@ -12,7 +12,6 @@ import json
 import os
 import socket
 import subprocess
-import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -445,7 +444,6 @@ def test_kn_service_create_waits_for_ready(cluster) -> None:
         "knative/serving/releases/download/knative-v1.11.0/serving-core.yaml",
         "knative-extensions/net-kourier/releases/download/knative-v1.11.0/kourier.yaml",
     )
-    started = time.monotonic()
     result = kn(
         "service",
         "create",
@@ -468,7 +466,6 @@ def test_kn_service_create_waits_for_ready(cluster) -> None:
         "Service 'nodeinfo' created to latest revision 'nodeinfo-00001' is available at URL:"
     )
     assert lines[-1].startswith("http://nodeinfo.default.")
-    assert time.monotonic() - started < 30, result.stdout
     custom = k8s_client.CustomObjectsApi(k8s_config.new_client_from_config(str(cluster.kubeconfig)))
     service = custom.get_namespaced_custom_object(
         "serving.knative.dev", "v1", "default", "services", "nodeinfo"

@@ -222,10 +222,8 @@ def test_wait_for_condition_set_from_another_thread(kubectl: Kubectl) -> None:
         )
 
     threading.Thread(target=become_ready).start()
-    started = time.monotonic()
     result = kubectl.run("wait", "--for=condition=Ready", "gadget/g1", "--timeout=10s")
     assert "gadget.tools.example.com/g1 condition met" in result.stdout
-    assert time.monotonic() - started < 8
 
 
 def test_logs_of_a_container(kubectl: Kubectl) -> None:
