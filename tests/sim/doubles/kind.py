@@ -115,17 +115,9 @@ def cluster_pid(name: str) -> int | None:
 
 
 def live_clusters() -> list[str]:
-    """Clusters whose sim is running; state left by a dead sim is pruned so it can be recreated."""
-    names = []
-    for entry in sorted(state_root().iterdir()):
-        if not (entry / "ready.json").exists():
-            continue
-        pid = cluster_pid(entry.name)
-        if pid is not None and process_alive(pid):
-            names.append(entry.name)
-        else:
-            shutil.rmtree(entry, ignore_errors=True)
-    return names
+    """Clusters made and not deleted, running or not: kind lists a cluster by its node
+    containers, stopped ones included, until `kind delete cluster` removes them."""
+    return sorted(entry.name for entry in state_root().iterdir() if (entry / "ready.json").exists())
 
 
 def target_kubeconfig(flags: dict[str, str]) -> Path:
