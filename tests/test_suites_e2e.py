@@ -223,6 +223,10 @@ def test_kind_cluster_is_created_used_and_deleted(tmp_path, sim_cluster, kind_en
     assert recipes(summary)["14.1"]["outcome"] == "passed"
     assert summary["cluster"]["created"] is True
     assert summary["cluster"]["node_image"].startswith("kindest/node:v1.27.3@sha256:")
+    assert summary["cluster"]["kind_version"] == "0.20.0"
+    log = next((tmp_path / "reports").glob("*/harness.log")).read_text()
+    assert "create cluster --name=e2e" in log, "kind's command and output go to the run's log"
+    assert "applied CustomResourceDefinition knativeservings.operator.knative.dev" in log
     assert summary["found"]["kubernetes"] == "v1.27.3"
     assert kind_clusters(kind_env) == [], "the cluster this run created is deleted"
 
@@ -239,6 +243,9 @@ def test_existing_kind_cluster_is_reused_and_kept(tmp_path, sim_cluster, kind_en
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert summary["cluster"]["created"] is False
+    assert summary["cluster"]["node_image"] == "unknown (reused cluster)"
+    assert summary["cluster"]["nodes"][0]["kubelet"] == "v1.27.3"
+    assert any("was not created by this harness" in w for w in summary["warnings"])
     assert kind_clusters(kind_env) == ["mine"], "a reused cluster is not deleted"
 
 
@@ -274,7 +281,9 @@ def test_docker_not_running_stops_at_start_with_one_line(tmp_path, sim_cluster, 
 
 
 def test_ctrl_c_deletes_the_cluster_it_created(tmp_path, sim_cluster, kind_env):
-    kind_env["SIM_TIME_SCALE"] = "1.0"  # real timings: the install waits long enough to interrupt
+    # Five times slower than real: the operator's pods take ~10 s to start, so the SIGINT below
+    # surely lands while the harness waits for them.
+    kind_env["SIM_TIME_SCALE"] = "5.0"
     process = subprocess.Popen(
         [
             sys.executable,
