@@ -277,10 +277,10 @@ def test_mirror_kn_checksums_verify_and_tampering_breaks_them() -> None:
     sim = offline_sim()
     checksums = binaries.asset("knative", "client", "knative-v1.11.0", "checksums.txt", sim)
     assert checksums is not None
-    assert [line.split("  ")[1] for line in checksums.decode().splitlines()] == sorted(
-        binaries.KN_FILES
-    )
-    for filename in binaries.KN_FILES:
+    listed = [line.split("  ")[1] for line in checksums.decode().splitlines()]
+    assert listed == sorted([*binaries.KN_FILES, "kn-image-location.yaml"])
+    assert {"kn-linux-s390x", "kn-linux-ppc64le"} <= set(listed)
+    for filename in listed:
         content = binaries.asset("knative", "client", "knative-v1.11.0", filename, sim)
         assert content == binaries.asset("knative", "client", "knative-v1.11.0", filename, sim)
         assert verify(checksums, filename, content)
@@ -298,6 +298,26 @@ def test_mirror_kind_sha256sum_files() -> None:
     sums = binaries.asset("kubernetes-sigs", "kind", "v0.20.0", "kind-linux-amd64.sha256sum", sim)
     assert sums.decode() == f"{hashlib.sha256(binary).hexdigest()}  kind-linux-amd64\n"
     assert binaries.asset("kubernetes-sigs", "kind", "v0.20.0", "kind-linux-s390x", sim) is None
+    arm = binaries.asset("kubernetes-sigs", "kind", "v0.20.0", "kind-windows-arm64", sim)
+    assert arm == binary
+
+
+def test_mirror_serves_only_released_tags(sim_cluster) -> None:
+    """Tags the catalog does not know answer 404, as GitHub does for a missing release."""
+    base = sim_cluster.release_mirror
+
+    def status(path: str) -> int:
+        return requests.head(f"{base}/{path}", timeout=10).status_code
+
+    assert status("knative/operator/releases/download/knative-v1.11.4/operator.yaml") == 200
+    assert status("knative/serving/releases/download/knative-v1.11.6/serving-core.yaml") == 200
+    assert status("knative/serving/releases/download/knative-v1.11.7/serving-core.yaml") == 404
+    assert status("knative/serving/releases/download/knative-v1.10.0/serving-core.yaml") == 404
+    assert status("knative/client/releases/download/knative-v1.11.0/kn-image-location.yaml") == 200
+    assert status("kubernetes-sigs/kind/releases/download/v0.20.0/kind-windows-arm64") == 200
+    assert status("kubernetes-sigs/kind/releases/download/v0.17.0/kind-linux-amd64") == 404
+    assert status("n3wscott/sockeye/releases/download/v0.8.0/release.yaml") == 404
+    assert status("triggermesh/triggermesh/releases/download/v1.27.0/triggermesh.yaml") == 404
 
 
 @needs_sim
@@ -308,7 +328,7 @@ def test_downloaded_binaries_run_as_their_release(cluster, tmp_path: Path) -> No
     if not mirror_url:
         pytest.skip("the mirror server is not among components.default_components() yet")
     kn_path, kind_path = tmp_path / "kn", tmp_path / "kind"
-    base = f"{mirror_url}/knative/client/releases/download/knative-v1.12.3"
+    base = f"{mirror_url}/knative/client/releases/download/knative-v1.12.0"
     kn_path.write_bytes(requests.get(f"{base}/kn-linux-amd64", timeout=10).content)
     checksums = requests.get(f"{base}/checksums.txt", timeout=10).content
     assert verify(checksums, "kn-linux-amd64", kn_path.read_bytes())
@@ -316,7 +336,7 @@ def test_downloaded_binaries_run_as_their_release(cluster, tmp_path: Path) -> No
     kind_path.write_bytes(requests.get(kind_url, timeout=10).content)
     kn_path.chmod(0o755)
     kind_path.chmod(0o755)
-    assert run([str(kn_path), "version"], cluster.env).stdout.startswith("Version:      v1.12.3\n")
+    assert run([str(kn_path), "version"], cluster.env).stdout.startswith("Version:      v1.12.0\n")
     assert run([str(kind_path), "version"], cluster.env).stdout.startswith("kind v0.24.0 ")
 
 

@@ -19,6 +19,7 @@ import requests
 import websocket
 import yaml
 from kubernetes import client, watch
+from kubernetes.client.rest import ApiException
 
 from tests.conftest import api_client, condition, mirror_url, run_kubectl
 from tests.sim import SimCluster
@@ -430,6 +431,8 @@ def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster)
     assert event["source"] == "/apis/v1/namespaces/default/pingsources/ping-source"
     assert event["data"] == {"message": "Hello, world!"}
     assert event["datacontenttype"] == "application/json"
+    # Stamped at the tick plus the runner's 0-500 ms jitter (scaled), not at delivery.
+    assert event_time(event) % period <= cluster.sim.clock.scaled(0.5) + 0.01
 
     pods = wait_for("a running sockeye pod", cluster.sockeye_pods)
     log = cluster.core.read_namespaced_pod_log(pods[0], "default", container="user-container")
@@ -596,3 +599,61 @@ def test_yaml_installed_eventing_loses_only_the_first_ping_event(
     assert event["type"] == "dev.knative.sources.ping"
     # The first tick's event was dropped; the one of the next tick arrived.
     assert event_time(event) >= first_tick + 0.5 * period
+
+
+def _ping_source(name: str, spec: dict) -> dict:
+    return {
+        "apiVersion": "sources.knative.dev/v1",
+        "kind": "PingSource",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": spec,
+    }
+
+
+SINK = {"ref": {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "name": "sockeye"}}
+
+
+def test_eventing_webhook_defaults_the_schedule(operator_cluster: Cluster) -> None:
+    cluster = operator_cluster
+    created = cluster.custom.create_namespaced_custom_object(
+        "sources.knative.dev",
+        "v1",
+        "default",
+        "pingsources",
+        _ping_source("defaulted-ping", {"sink": SINK}),
+    )
+    try:
+        assert created["spec"]["schedule"] == "* * * * *"
+    finally:
+        cluster.kubectl("delete", "pingsource", "defaulted-ping")
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            {"schedule": "every minute", "sink": SINK},
+            "invalid value: expected exactly 5 fields, found 2: [every minute]: spec.schedule",
+        ),
+        (
+            {"schedule": "61 * * * *", "sink": SINK},
+            "invalid value: end of range (61) above maximum (59): 61: spec.schedule",
+        ),
+        (
+            {"schedule": "* * * * *"},
+            "expected at least one, got none: spec.sink.ref, spec.sink.uri",
+        ),
+    ],
+)
+def test_eventing_webhook_refuses_invalid_ping_sources(
+    operator_cluster: Cluster, spec: dict, message: str
+) -> None:
+    with pytest.raises(ApiException) as refused:
+        operator_cluster.custom.create_namespaced_custom_object(
+            "sources.knative.dev", "v1", "default", "pingsources", _ping_source("bad-ping", spec)
+        )
+    assert refused.value.status == 400
+    assert json.loads(refused.value.body)["message"] == (
+        'admission webhook "validation.webhook.eventing.knative.dev" denied the request: '
+        f"validation failed: {message}"
+    )

@@ -255,3 +255,53 @@ def test_kubectl_1_32_discovers_and_applies(sim_cluster: SimCluster, tmp_path: P
     columns = kubectl.run("api-resources", "--api-group=tools.example.com").stdout.splitlines()
     assert columns[1].split() == ["gadgets", "gd", "tools.example.com/v1", "true", "Gadget"]
     assert kubectl.run("get", "gadgets").stdout.splitlines()[0].split()[:2] == ["NAME", "SIZE"]
+
+
+def test_strictness_errors_and_warnings_reach_kubectl(kubectl: Kubectl) -> None:
+    from tests.sim.store import Denied
+
+    typo = {**DEPLOYMENT, "spec": {**DEPLOYMENT["spec"], "replica": 2}}
+    refused = kubectl.run("apply", "-f", kubectl.write("typo.yaml", typo), check=False)
+    assert refused.returncode != 0
+    assert 'strict decoding error: unknown field "spec.replica"' in refused.stderr
+    mismatch = {
+        **DEPLOYMENT,
+        "spec": {**DEPLOYMENT["spec"], "selector": {"matchLabels": {"app": "other"}}},
+    }
+    invalid = kubectl.run("apply", "-f", kubectl.write("mismatch.yaml", mismatch), check=False)
+    assert "`selector` does not match template `labels`" in invalid.stderr
+
+    def admit(operation: str, obj: dict, old: dict | None) -> list[str]:
+        if obj.get("data", {}).get("mode") == "forbidden":
+            raise Denied('admission webhook "cm.example.com" denied the request: forbidden mode')
+        return ["configmaps are watched"]
+
+    kubectl.sim.store.add_admission("", "ConfigMap", admit)
+    allowed = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c1"}}
+    created = kubectl.run("create", "-f", kubectl.write("cm.yaml", allowed), check=False)
+    assert created.returncode == 0, created.stderr
+    assert "Warning: configmaps are watched" in created.stderr
+    denied = {**allowed, "metadata": {"name": "c2"}, "data": {"mode": "forbidden"}}
+    rejected = kubectl.run("create", "-f", kubectl.write("denied.yaml", denied), check=False)
+    assert rejected.returncode != 0
+    assert 'admission webhook "cm.example.com" denied the request: forbidden mode' in (
+        rejected.stderr
+    )
+    bad_label = kubectl.run("label", "configmap", "c1", "tier=a b", check=False)
+    assert bad_label.returncode != 0
+    held = {**allowed, "metadata": {"name": "held", "finalizers": ["example.com/hold"]}}
+    kubectl.run("create", "-f", kubectl.write("held.yaml", held), check=False)
+    kubectl.run("delete", "configmap", "held", "--wait=false", check=False)
+    live = json.loads(kubectl.run("get", "configmap", "held", "-o", "json").stdout)
+    assert live["metadata"]["deletionTimestamp"]
+    kubectl.run(
+        "patch",
+        "configmap",
+        "held",
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+        check=False,
+    )
+    gone = kubectl.run("get", "configmap", "held", check=False)
+    assert 'configmaps "held" not found' in gone.stderr

@@ -3,6 +3,7 @@ and the kube controllers, driven through the official kubernetes client and real
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from collections.abc import Callable
@@ -62,7 +63,8 @@ def install_operator(sim: SimCluster, version: str = "1.11.4") -> str:
     api = api_client(sim)
     for obj in mirror_objects(sim, "knative", "operator", f"knative-v{version}", "operator.yaml"):
         utils.create_from_dict(api, obj)
-    namespace = "knative-operator" if version >= "1.14" else "default"
+    minor = tuple(int(part) for part in version.split(".")[:2])
+    namespace = "knative-operator" if minor >= (1, 14) else "default"
     apps = client.AppsV1Api(api)
     wait_until(
         "knative-operator Available",
@@ -248,6 +250,15 @@ def test_version_not_carried_fails_the_install(
     ready = condition(cr, "Ready")
     assert (ready["status"], ready["message"]) == ("False", message)
     assert "version" not in cr["status"]
+    # InitializeConditions ran first and VersionMigrationEligible was marked before the
+    # manifest lookup: the whole condition set is there, sorted by type.
+    assert [(c["type"], c["status"], c.get("reason")) for c in cr["status"]["conditions"]] == [
+        ("DependenciesInstalled", "Unknown", None),
+        ("DeploymentsAvailable", "Unknown", None),
+        ("InstallSucceeded", "False", "Error"),
+        ("Ready", "False", "Error"),
+        ("VersionMigrationEligible", "True", None),
+    ]
 
 
 def test_without_ingress_istio_is_assumed_and_install_fails(sim_cluster: SimCluster) -> None:
@@ -402,3 +413,42 @@ def test_yaml_install_puts_kourier_in_kourier_system(sim_cluster: SimCluster) ->
         defaults["scale-to-zero-grace-period"],
         defaults["enable-scale-to-zero"],
     ) == ("60s", "30s", "true")
+
+
+def test_a_numeric_spec_version_is_refused_by_the_schema(sim_cluster: SimCluster) -> None:
+    install_operator(sim_cluster)
+    apps = client.AppsV1Api(api_client(sim_cluster))
+    wait_until(
+        "operator-webhook Available",
+        lambda: (
+            apps.read_namespaced_deployment("operator-webhook", "default").status.available_replicas
+        ),
+    )
+    custom = client.CustomObjectsApi(api_client(sim_cluster))
+    client.CoreV1Api(api_client(sim_cluster)).create_namespace(
+        {"metadata": {"name": "knative-serving"}}
+    )
+    body = {**SERVING_CR, "spec": {**SERVING_CR["spec"], "version": 1.11}}
+    with pytest.raises(client.ApiException) as refused:
+        custom.create_namespaced_custom_object(
+            OPERATOR_GROUP, OPERATOR_VERSION, "knative-serving", "knativeservings", body
+        )
+    assert refused.value.status == 422
+    assert json.loads(refused.value.body)["message"] == (
+        'KnativeServing.operator.knative.dev "knative-serving" is invalid: spec.version: '
+        'Invalid value: "number": spec.version in body must be of type string: "number"'
+    )
+
+
+def test_set_condition_bumps_the_transition_time_when_reason_or_message_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.sim import kube_controllers
+
+    stamps = iter(["2024-05-01T10:00:00Z", "2024-05-01T10:00:01Z", "2024-05-01T10:00:02Z"])
+    monkeypatch.setattr(kube_controllers, "now_iso", lambda: next(stamps))
+    first = kube_controllers.set_condition([], "Ready", "False", "NotReady", "Waiting on a")
+    same = kube_controllers.set_condition(first, "Ready", "False", "NotReady", "Waiting on a")
+    assert same[0]["lastTransitionTime"] == "2024-05-01T10:00:00Z"
+    moved = kube_controllers.set_condition(same, "Ready", "False", "NotReady", "Waiting on b")
+    assert moved[0]["lastTransitionTime"] == "2024-05-01T10:00:01Z"

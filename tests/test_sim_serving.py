@@ -14,6 +14,8 @@ import websocket
 from kubernetes import client
 
 from tests.sim import SimCluster
+from tests.sim.cluster import DUMMY_TOKEN
+from tests.sim.knative.serving import ServingController
 from tests.sim.kube_controllers import UNPULLABLE_DIGEST
 from tests.test_sim_operator import (
     SERVING_CR,
@@ -25,6 +27,14 @@ from tests.test_sim_operator import (
 
 SERVING_GROUP, SERVING_VERSION = "serving.knative.dev", "v1"
 EXTERNAL_HOST = "nodeinfo.default.127.0.0.1.sslip.io"
+# serving@release-1.11 k8s_validation.go, for a container without a securityContext.
+SECURE_DEFAULTS_WARNING = (
+    "Kubernetes default value is insecure, Knative may default this to secure in a future "
+    "release: spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation, "
+    "spec.template.spec.containers[0].securityContext.capabilities, "
+    "spec.template.spec.containers[0].securityContext.runAsNonRoot, "
+    "spec.template.spec.containers[0].securityContext.seccompProfile"
+)
 
 
 def nodeinfo(name: str = "nodeinfo", window: str | None = None) -> dict:
@@ -58,6 +68,13 @@ def create_ksvc(sim: SimCluster, body: dict) -> dict:
 
 def _ready_or_none(obj: dict) -> dict | None:
     return obj if condition(obj, "Ready").get("status") == "True" else None
+
+
+def _scaled_to_zero_or_none(revision: dict) -> dict | None:
+    """The revision once the KPA scaled it to zero: Active False NoTraffic, no replicas."""
+    active = condition(revision, "Active")
+    zero = (revision.get("status") or {}).get("actualReplicas") == 0
+    return revision if zero and active.get("reason") == "NoTraffic" else None
 
 
 def read_revision(sim: SimCluster, name: str) -> dict:
@@ -140,8 +157,9 @@ def test_scale_to_zero_then_cold_start(serving_cluster: SimCluster) -> None:
     wait_until("pods to go", lambda: not pods_of(serving_cluster, "sleepy"), timeout=15)
     revision = wait_until(
         "revision scaled to zero",
-        lambda: _ready_or_none(read_revision(serving_cluster, "sleepy-00001")),
+        lambda: _scaled_to_zero_or_none(read_revision(serving_cluster, "sleepy-00001")),
     )
+    assert condition(revision, "Ready")["status"] == "True"
     active = condition(revision, "Active")
     assert (active["status"], active["reason"], active["message"], active["severity"]) == (
         "False",
@@ -285,3 +303,159 @@ def test_unpullable_image_fails_the_revision(serving_cluster: SimCluster) -> Non
         f'Revision "broken-00001" failed with message: Back-off pulling image "{image}".'
     )
     assert condition(ksvc, "Ready")["status"] == "False"
+
+
+def _serving_controller(sim: SimCluster) -> ServingController:
+    return next(c for c in sim._started if isinstance(c, ServingController))
+
+
+def test_a_failing_ksvc_does_not_block_the_others(
+    make_sim_cluster: Callable[..., SimCluster], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = make_sim_cluster()
+    install_serving(sim)
+    controller = _serving_controller(sim)
+    original = controller._reconcile_service
+
+    def flaky(service: dict, config: dict) -> None:
+        if service["metadata"]["name"] == "aaa-bad":
+            raise RuntimeError("boom while reconciling")
+        original(service, config)
+
+    monkeypatch.setattr(controller, "_reconcile_service", flaky)
+    custom = client.CustomObjectsApi(api_client(sim))
+    custom.create_namespaced_custom_object(
+        SERVING_GROUP, SERVING_VERSION, "default", "services", nodeinfo("aaa-bad")
+    )
+    # Listed after the bad one, reconciled all the same.
+    ksvc = create_ksvc(sim, nodeinfo("good"))
+    assert ksvc["status"]["latestReadyRevisionName"] == "good-00001"
+    events = wait_until(
+        "an InternalError event on the bad ksvc",
+        lambda: [
+            e
+            for e in client.CoreV1Api(api_client(sim)).list_namespaced_event("default").items
+            if e.involved_object.name == "aaa-bad" and e.reason == "InternalError"
+        ],
+    )
+    assert events[0].type == "Warning"
+    assert events[0].message == "boom while reconciling"
+
+
+def _post_ksvc(sim: SimCluster, body: dict) -> requests.Response:
+    return requests.post(
+        f"{sim.api_url}/apis/serving.knative.dev/v1/namespaces/default/services",
+        json=body,
+        headers={"Authorization": f"Bearer {DUMMY_TOKEN}"},
+        timeout=10,
+    )
+
+
+def test_webhook_defaults_the_ksvc_and_warns(serving_cluster: SimCluster) -> None:
+    response = _post_ksvc(serving_cluster, nodeinfo("defaulted"))
+    assert response.status_code == 201, response.text
+    assert response.headers["Warning"] == "299 - " + json.dumps(SECURE_DEFAULTS_WARNING)
+    ksvc = response.json()
+    assert ksvc["metadata"]["annotations"] == {
+        "serving.knative.dev/creator": "kubernetes-admin",
+        "serving.knative.dev/lastModifier": "kubernetes-admin",
+    }
+    assert ksvc["spec"]["template"]["spec"] == {
+        "containerConcurrency": 0,
+        "containers": [
+            {
+                "image": "functions/nodeinfo:latest",
+                "name": "user-container",
+                "readinessProbe": {"successThreshold": 1, "tcpSocket": {"port": 0}},
+                "resources": {},
+            }
+        ],
+        "enableServiceLinks": False,
+        "timeoutSeconds": 300,
+    }
+    assert ksvc["spec"]["traffic"] == [{"latestRevision": True, "percent": 100}]
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"spec": {"template": {"spec": {"containers": [{"name": "x"}]}}}},
+            "missing field(s): spec.template.spec.containers[0].image",
+        ),
+        (
+            {"spec": nodeinfo("s", window="5s")["spec"]},
+            "expected 6s <= 5s <= 1h0m0s: "
+            "spec.template.metadata.annotations.autoscaling.knative.dev/window",
+        ),
+        (
+            {"spec": nodeinfo("s", window="2h")["spec"]},
+            "expected 6s <= 2h <= 1h0m0s: "
+            "spec.template.metadata.annotations.autoscaling.knative.dev/window",
+        ),
+    ],
+)
+def test_webhook_refuses_invalid_ksvcs(
+    serving_cluster: SimCluster, body: dict, message: str
+) -> None:
+    full = {
+        "apiVersion": "serving.knative.dev/v1",
+        "kind": "Service",
+        "metadata": {"name": "invalid"},
+        **body,
+    }
+    response = _post_ksvc(serving_cluster, full)
+    assert response.status_code == 400
+    status = response.json()
+    assert status["reason"] == "BadRequest"
+    assert status["message"] == (
+        'admission webhook "validation.webhook.serving.knative.dev" denied the request: '
+        f"validation failed: {message}"
+    )
+
+
+def test_unreachable_webhook_fails_requests_like_the_api_server(
+    make_sim_cluster: Callable[..., SimCluster],
+) -> None:
+    sim = make_sim_cluster()
+    install_serving(sim)
+    apps = client.AppsV1Api(api_client(sim))
+    apps.patch_namespaced_deployment("webhook", "knative-serving", {"spec": {"replicas": 0}})
+    wait_until(
+        "webhook without pods",
+        lambda: (
+            not apps.read_namespaced_deployment(
+                "webhook", "knative-serving"
+            ).status.available_replicas
+        ),
+    )
+    response = _post_ksvc(sim, nodeinfo())
+    assert response.status_code == 500
+    message = response.json()["message"]
+    assert message.startswith(
+        'Internal error occurred: failed calling webhook "webhook.serving.knative.dev": '
+        'failed to call webhook: Post "https://webhook.knative-serving.svc:443/defaulting'
+        '?timeout=10s": dial tcp '
+    )
+    assert message.endswith(":443: connect: connection refused")
+    apps.patch_namespaced_deployment("webhook", "knative-serving", {"spec": {"replicas": 1}})
+    wait_until(
+        "webhook back",
+        lambda: (
+            apps.read_namespaced_deployment("webhook", "knative-serving").status.available_replicas
+        ),
+    )
+    assert _post_ksvc(sim, nodeinfo()).status_code == 201
+
+
+def test_ksvc_without_an_app_answers_503_after_the_revision_timeout(
+    serving_cluster: SimCluster,
+) -> None:
+    body = nodeinfo("noapp")
+    body["spec"]["template"]["spec"] = {
+        "containers": [{"image": "ghcr.io/example/does-nothing:1"}],
+        "timeoutSeconds": 20,
+    }
+    create_ksvc(serving_cluster, body)
+    response = through_ingress(serving_cluster, "noapp.default.127.0.0.1.sslip.io")
+    assert (response.status_code, response.headers["server"]) == (503, "envoy")

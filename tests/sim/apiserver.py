@@ -35,6 +35,7 @@ from tests.sim.store import (
     ResourceType,
     Store,
     StoreError,
+    invalid,
     list_merge_key,
 )
 
@@ -931,6 +932,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, code: int, body: object, content_type: str = "application/json") -> None:
         data = json.dumps(body).encode()
         self.send_response(code)
+        self._send_warnings()
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("Cache-Control", "no-cache, private")
@@ -950,6 +952,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_error(error)
         return True
 
+    def _send_warnings(self) -> None:
+        """Warnings of this request (admission, unknown fields) as RFC 7234 Warning headers,
+        `299 - "<text>"` (k8s.io/apiserver pkg/endpoints/filters/warning.go)."""
+        for text in getattr(self, "_warnings", None) or []:
+            self.send_header("Warning", f"299 - {json.dumps(text)}")
+
     def _send_error(self, error: StoreError) -> None:
         self._send_json(error.code, status_body(error))
 
@@ -962,8 +970,16 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         parts = [p for p in url.path.split("/") if p]
         body = self._read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
+        # The handlers' default field validation is Warn (apiserver handlers `fieldValidation`).
+        field_validation = query.get("fieldValidation") or "Warn"
         try:
-            self._route(method, parts, query, body)
+            with self.api.store.request_scope(field_validation) as self._warnings:
+                if field_validation not in ("Ignore", "Warn", "Strict"):
+                    raise BadRequest(
+                        f'fieldValidation: Unsupported value: "{field_validation}": supported'
+                        ' values: "Ignore", "Strict", "Warn"'
+                    )
+                self._route(method, parts, query, body)
         except StoreError as error:
             self._send_error(error)
         except (BrokenPipeError, ConnectionResetError):
@@ -1294,6 +1310,20 @@ class _Handler(BaseHTTPRequestHandler):
         body: bytes,
     ) -> None:
         obj = self._check_identity(self._decode(body, rtype), rtype, namespace, name)
+        if rtype not in BUILTIN_TYPES and not obj["metadata"].get("resourceVersion"):
+            # The customresource strategy disallows unconditional updates (generic registry
+            # Store.Update: AllowUnconditionalUpdate false and resourceVersion 0).
+            raise invalid(
+                rtype,
+                name,
+                [
+                    (
+                        "metadata.resourceVersion",
+                        "FieldValueInvalid",
+                        "Invalid value: 0x0: must be specified for an update",
+                    )
+                ],
+            )
         self._write(rtype, namespace, name, subresource, query, obj)
 
     def _write(
@@ -1448,7 +1478,12 @@ class _Handler(BaseHTTPRequestHandler):
             raise MethodNotAllowed(
                 "the server does not allow this method on the requested resource"
             )
-        options = json.loads(body.decode() or "{}") if body.strip() else {}
+        try:
+            options = json.loads(body.decode() or "{}") if body.strip() else {}
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise BadRequest(f"the object provided is unrecognized: {error}") from None
+        if not isinstance(options, dict):
+            raise BadRequest("json: cannot unmarshal into Go value of type v1.DeleteOptions")
         propagation = options.get("propagationPolicy") or query.get("propagationPolicy")
         if options.get("orphanDependents") is True:
             propagation = "Orphan"
@@ -1558,7 +1593,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _watch(self, rtype: ResourceType, namespace: str | None, query: dict) -> None:
         labels = parse_label_selector(query.get("labelSelector", ""))
         fields = parse_field_selector(query.get("fieldSelector", ""), rtype)
-        timeout = float(query.get("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT_SECONDS)
+        timeout_text = query.get("timeoutSeconds") or str(DEFAULT_WATCH_TIMEOUT_SECONDS)
+        if not re.fullmatch(r"-?\d+", timeout_text):
+            # metav1.ListOptions query decoding (conversion of timeoutSeconds to *int64)
+            raise BadRequest(f'strconv.ParseInt: parsing "{timeout_text}": invalid syntax')
+        timeout = float(timeout_text)
         bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
         as_table = self._wants_table()
         include_object = query.get("includeObject", "Metadata")
@@ -1589,7 +1628,7 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 if drop and time.monotonic() - last_sent >= WATCH_IDLE_DROP_SECONDS:
                     break
-                event = watch.next(min(remaining, 0.1))
+                event = watch.next_event(min(remaining, 0.1))
                 if event is None:
                     if bookmarks and time.monotonic() - last_sent >= BOOKMARK_INTERVAL_SECONDS:
                         bookmark = {
@@ -1602,12 +1641,32 @@ class _Handler(BaseHTTPRequestHandler):
                         )
                         last_sent = time.monotonic()
                     continue
-                event_type, obj = event
-                if not (
-                    labels_match(obj["metadata"].get("labels") or {}, labels)
-                    and fields_match(obj, fields)
-                ):
+                event_type, obj, previous = event
+
+                def passes(candidate: dict) -> bool:
+                    return labels_match(
+                        candidate["metadata"].get("labels") or {}, labels
+                    ) and fields_match(candidate, fields)
+
+                # The cacher's filtering (k8s.io/apiserver pkg/storage/cacher/cache_watcher.go
+                # convertToWatchEvent): leaving the selection is DELETED (previous content,
+                # new resourceVersion), entering it is ADDED.
+                current_passes = passes(obj)
+                previous_passes = (
+                    passes(previous)
+                    if event_type == "MODIFIED" and previous is not None
+                    else current_passes
+                )
+                if not current_passes and not previous_passes:
                     continue
+                if event_type == "MODIFIED" and current_passes != previous_passes:
+                    if current_passes:
+                        event_type = "ADDED"
+                    else:
+                        event_type = "DELETED"
+                        rv = obj["metadata"]["resourceVersion"]
+                        obj = previous
+                        obj["metadata"]["resourceVersion"] = rv
                 payload: dict = obj
                 if as_table:
                     payload = table(

@@ -68,8 +68,9 @@ def set_condition(
     message: str | None = None,
     severity: str | None = None,
 ) -> list[Obj]:
-    """Conditions as knative/pkg `apis/condition_set.go` keeps them: sorted by type, the
-    transition time kept while the status does not change."""
+    """Conditions as knative/pkg `apis/condition_set.go` SetCondition keeps them: sorted by
+    type, the transition time kept only while nothing but it would change (status, reason,
+    message and severity all equal)."""
     previous = next((c for c in conditions if c.get("type") == condition_type), None)
     condition: Obj = {"type": condition_type, "status": status}
     if reason:
@@ -78,7 +79,11 @@ def set_condition(
         condition["message"] = message
     if severity:
         condition["severity"] = severity
-    if previous and previous.get("status") == status and previous.get("lastTransitionTime"):
+    unchanged = previous is not None and all(
+        previous.get(field) == condition.get(field)
+        for field in ("status", "reason", "message", "severity")
+    )
+    if unchanged and previous.get("lastTransitionTime"):
         condition["lastTransitionTime"] = previous["lastTransitionTime"]
     else:
         condition["lastTransitionTime"] = now_iso()
@@ -164,6 +169,7 @@ class ReconcileLoop:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._unsubscribe: Any = None
+        self._failures: dict[tuple, str] = {}
 
     @property
     def store(self) -> Any:
@@ -204,6 +210,32 @@ class ReconcileLoop:
     def reconcile(self) -> None:
         raise NotImplementedError
 
+    def each(self, objects: list[Obj], handle: Any, what: str = "") -> None:
+        """Run `handle(obj)` for every object on its own, as a controller-runtime / knative/pkg
+        workqueue does per key: an error on one object is logged (and retried on the next
+        pass) and never keeps the others from being reconciled."""
+        for obj in objects:
+            meta = obj.get("metadata") or {}
+            key = (obj.get("kind"), meta.get("namespace"), meta.get("name"))
+            try:
+                handle(obj)
+            except Exception as error:  # noqa: BLE001 - one bad key never stalls the queue
+                log.warning(
+                    "%s: reconciling %s %s failed:\n%s",
+                    self.name,
+                    what or obj.get("kind", "object"),
+                    "/".join(p for p in key[1:] if p),
+                    traceback.format_exc(),
+                )
+                # knative/pkg's generated reconcilers record the returned error as a Warning
+                # Event "InternalError" on the object (once per distinct error here).
+                message = str(error) or type(error).__name__
+                if self._failures.get(key) != message and obj.get("apiVersion"):
+                    self._failures[key] = message
+                    emit_event(self.store, obj, "InternalError", message, self.name, "Warning")
+            else:
+                self._failures.pop(key, None)
+
 
 def write_status_if_changed(store: Any, obj: Obj, status: Obj) -> Obj:
     if obj.get("status") == status:
@@ -230,12 +262,9 @@ class KubeControllers(ReconcileLoop):
             self._stop_app(key)
 
     def reconcile(self) -> None:
-        for deploy in self.store.list("apps/v1", "Deployment"):
-            self._reconcile_deployment(deploy)
-        for stateful_set in self.store.list("apps/v1", "StatefulSet"):
-            self._reconcile_stateful_set(stateful_set)
-        for job in self.store.list("batch/v1", "Job"):
-            self._complete_job(job)
+        self.each(self.store.list("apps/v1", "Deployment"), self._reconcile_deployment)
+        self.each(self.store.list("apps/v1", "StatefulSet"), self._reconcile_stateful_set)
+        self.each(self.store.list("batch/v1", "Job"), self._complete_job)
         self._run_kubelet()
 
     # --- Deployments ------------------------------------------------------------------------
@@ -545,14 +574,17 @@ class KubeControllers(ReconcileLoop):
     def _run_kubelet(self) -> None:
         """Pending pods start after POD_START_SECONDS (scaled); gone pods lose their app."""
         live: set[tuple[str, str]] = set()
-        for pod in self.store.list("v1", "Pod"):
+
+        def run(pod: Obj) -> None:
             key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
             live.add(key)
             if (pod.get("status") or {}).get("phase") not in (None, "Pending"):
-                continue
+                return
             started = self._pod_started_at.setdefault(key, time.monotonic())
             if time.monotonic() - started >= self.sim.clock.scaled(POD_START_SECONDS):
                 self._start_pod(pod, key)
+
+        self.each(self.store.list("v1", "Pod"), run)
         for key in set(self._pod_started_at) | set(self._apps):
             if key not in live:
                 self._forget_pod(key)

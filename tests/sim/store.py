@@ -9,6 +9,7 @@ namespace controller of kubernetes/kubernetes `pkg/controller/{garbagecollector,
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -19,7 +20,7 @@ import re
 import threading
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -71,6 +72,26 @@ class Forbidden(StoreError):
 class Expired(StoreError):
     code = 410
     reason = "Expired"
+
+
+class Denied(StoreError):
+    """An admission webhook refused the request (apiserver `admission/plugin/webhook/errors`
+    ToStatusErr: 400 BadRequest, message `admission webhook "<name>" denied the request: ...`)."""
+
+    code = 400
+    reason = "BadRequest"
+
+
+class ServerError(StoreError):
+    """A plain Go error surfacing from the registry: ErrorToAPIStatus makes it a 500 whose
+    reason is StatusReasonUnknown (empty)."""
+
+    reason = ""
+
+
+# (operation "CREATE" | "UPDATE", obj, old object or None) -> warnings. May default `obj` in
+# place; raises Denied to refuse. Registered per (group, kind) with Store.add_admission.
+Admit = Callable[[str, dict, "dict | None"], list[str]]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -454,6 +475,457 @@ def _prune_empty_parents(obj: dict, path: FieldPath) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Object validation shared by every kind: labels, annotations (k8s.io/apimachinery
+# pkg/api/validation/objectmeta.go ValidateObjectMetaAccessor, pkg/util/validation IsQualifiedName,
+# IsValidLabelValue) and Go's %#v rendering of invalid values (pkg/util/validation/field
+# errors.go ErrorBody).
+
+_QUALIFIED_NAME = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_QUALIFIED_NAME_MESSAGE = (
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an"
+    " alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for"
+    f" validation is '{_QUALIFIED_NAME}')"
+)
+_LABEL_VALUE = r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"
+_LABEL_VALUE_MESSAGE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or"
+    " '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or"
+    f" 'my_value',  or '12345', regex used for validation is '{_LABEL_VALUE}')"
+)
+
+
+def qualified_name_problems(key: str) -> list[str]:
+    """IsQualifiedName: an optional DNS subdomain prefix and '/', then a name part."""
+    parts = key.split("/")
+    if len(parts) == 1:
+        name = parts[0]
+        problems: list[str] = []
+    elif len(parts) == 2:
+        prefix, name = parts
+        problems = []
+        if not prefix:
+            problems.append("prefix part must be non-empty")
+        elif len(prefix) > 253:
+            problems.append("prefix part must be no more than 253 characters")
+        elif not re.fullmatch(_DNS1123_SUBDOMAIN, prefix):
+            problems.append(f"prefix part {_SUBDOMAIN_MESSAGE}")
+    else:
+        return [
+            f"a qualified name {_QUALIFIED_NAME_MESSAGE} with an optional DNS subdomain prefix"
+            " and '/' (e.g. 'example.com/MyName')"
+        ]
+    if not name:
+        problems.append("name part must be non-empty")
+    elif len(name) > 63:
+        problems.append("name part must be no more than 63 characters")
+    if name and not re.fullmatch(_QUALIFIED_NAME, name):
+        problems.append(f"name part {_QUALIFIED_NAME_MESSAGE}")
+    return problems
+
+
+def label_value_problems(value: object) -> list[str]:
+    text = value if isinstance(value, str) else str(value)
+    problems = []
+    if len(text) > 63:
+        problems.append("must be no more than 63 characters")
+    if not re.fullmatch(_LABEL_VALUE, text):
+        problems.append(_LABEL_VALUE_MESSAGE)
+    return problems
+
+
+def go_quote(text: str) -> str:
+    """Go's %q for the strings that occur here (JSON escaping is the same for ASCII)."""
+    return json.dumps(text)
+
+
+def go_value(value: object) -> str:
+    """field.ErrorBody's rendering of a value: strings quoted, numbers bare, else %#v."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return go_quote(value)
+    if isinstance(value, (int, float)):
+        return str(value)
+    if value is None:
+        return "null"
+    return json.dumps(value, separators=(",", ":"))
+
+
+def go_string_map(labels: dict | None) -> str:
+    """%#v of a map[string]string (keys sorted, as fmt prints maps)."""
+    if labels is None:
+        return "map[string]string(nil)"
+    items = ", ".join(f"{go_quote(k)}:{go_quote(str(v))}" for k, v in sorted(labels.items()))
+    return "map[string]string{" + items + "}"
+
+
+def go_label_selector(selector: dict) -> str:
+    """%#v of a metav1.LabelSelector."""
+    expressions = selector.get("matchExpressions")
+    if expressions is None:
+        rendered = "[]v1.LabelSelectorRequirement(nil)"
+    else:
+        items = []
+        for item in expressions:
+            values = item.get("values")
+            values_text = (
+                "[]string(nil)"
+                if values is None
+                else "[]string{" + ", ".join(go_quote(str(v)) for v in values) + "}"
+            )
+            items.append(
+                f"v1.LabelSelectorRequirement{{Key:{go_quote(item.get('key', ''))},"
+                f" Operator:{go_quote(item.get('operator', ''))}, Values:{values_text}}}"
+            )
+        rendered = "[]v1.LabelSelectorRequirement{" + ", ".join(items) + "}"
+    return (
+        f"v1.LabelSelector{{MatchLabels:{go_string_map(selector.get('matchLabels'))},"
+        f" MatchExpressions:{rendered}}}"
+    )
+
+
+def selector_matches(selector: dict, labels: dict) -> bool:
+    """metav1.LabelSelectorAsSelector(selector).Matches(labels)."""
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for item in selector.get("matchExpressions") or []:
+        key, op, values = item.get("key"), item.get("operator"), item.get("values") or []
+        if (
+            (op == "In" and labels.get(key) not in values)
+            or (op == "NotIn" and key in labels and labels[key] in values)
+            or (op == "Exists" and key not in labels)
+            or (op == "DoesNotExist" and key in labels)
+        ):
+            return False
+    return True
+
+
+def metadata_causes(meta: dict) -> list[tuple[str, str, str]]:
+    """ValidateLabels and ValidateAnnotations (key names) of ObjectMeta."""
+    causes = []
+    labels = meta.get("labels") or {}
+    if isinstance(labels, dict):
+        for key, value in labels.items():
+            for problem in qualified_name_problems(key):
+                causes.append(
+                    (
+                        "metadata.labels",
+                        "FieldValueInvalid",
+                        f"Invalid value: {go_quote(key)}: {problem}",
+                    )
+                )
+            for problem in label_value_problems(value):
+                causes.append(
+                    (
+                        "metadata.labels",
+                        "FieldValueInvalid",
+                        f"Invalid value: {go_value(value)}: {problem}",
+                    )
+                )
+    annotations = meta.get("annotations") or {}
+    if isinstance(annotations, dict):
+        for key in annotations:
+            for problem in qualified_name_problems(key.lower()):
+                causes.append(
+                    (
+                        "metadata.annotations",
+                        "FieldValueInvalid",
+                        f"Invalid value: {go_quote(key)}: {problem}",
+                    )
+                )
+    return causes
+
+
+# Workloads whose spec.selector must select the template and may not change
+# (k8s.io/kubernetes pkg/apis/apps/validation ValidateDeploymentSpec, ValidateStatefulSetSpec,
+# ValidateDaemonSetSpec, ValidateReplicaSetSpec and their *Update; pkg/apis/batch/validation
+# ValidateJobSpecUpdate for the immutability of Job selectors).
+_SELECTING_WORKLOADS = {
+    ("apps", "Deployment"),
+    ("apps", "ReplicaSet"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+}
+_IMMUTABLE_SELECTORS = _SELECTING_WORKLOADS | {("batch", "Job")}
+
+
+def workload_causes(rtype: ResourceType, obj: dict, old: dict | None) -> list[tuple[str, str, str]]:
+    key = (rtype.group, rtype.kind)
+    spec = obj.get("spec") or {}
+    causes = []
+    if key in _SELECTING_WORKLOADS:
+        selector = spec.get("selector")
+        if not isinstance(selector, dict):
+            causes.append(("spec.selector", "FieldValueRequired", "Required value"))
+        elif not selector.get("matchLabels") and not selector.get("matchExpressions"):
+            causes.append(
+                (
+                    "spec.selector",
+                    "FieldValueInvalid",
+                    f"Invalid value: {go_label_selector(selector)}: empty selector is invalid"
+                    f" for {rtype.kind.lower()}",
+                )
+            )
+        else:
+            template_labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels")
+            if not selector_matches(selector, template_labels or {}):
+                causes.append(
+                    (
+                        "spec.template.metadata.labels",
+                        "FieldValueInvalid",
+                        f"Invalid value: {go_string_map(template_labels)}: `selector` does not"
+                        " match template `labels`",
+                    )
+                )
+    if old is not None and key in _IMMUTABLE_SELECTORS:
+        new_selector = spec.get("selector")
+        old_selector = (old.get("spec") or {}).get("selector")
+        if old_selector is not None and new_selector != old_selector:
+            shown = go_label_selector(new_selector) if isinstance(new_selector, dict) else "null"
+            causes.append(
+                (
+                    "spec.selector",
+                    "FieldValueInvalid",
+                    f"Invalid value: {shown}: field is immutable",
+                )
+            )
+    return causes
+
+
+# ---------------------------------------------------------------------------------------------
+# Custom resources: structural pruning and OpenAPI v3 validation of the CRD schema
+# (k8s.io/apiextensions-apiserver pkg/apiserver/schema/pruning/algorithm.go,
+# pkg/apiserver/validation/validation.go kubeOpenAPIResultToFieldErrors, k8s.io/kube-openapi
+# pkg/validation/validate type/required/enum validators).
+
+
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "integer" if value.is_integer() else "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _type_ok(value: object, wanted: str) -> bool:
+    actual = _json_type(value)
+    return actual == wanted or (wanted == "number" and actual == "integer")
+
+
+def _child(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def prune(
+    value: object, schema: dict | None, path: str, pruned: list[str], root: bool = False
+) -> object:
+    """Drop fields the schema does not declare (unless it preserves unknown fields) and nulls
+    of non-nullable fields; the dropped paths are appended to `pruned`."""
+    if not isinstance(schema, dict):
+        return value
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        preserve = schema.get("x-kubernetes-preserve-unknown-fields") is True
+        for key in list(value):
+            if root and key in ("apiVersion", "kind", "metadata"):
+                continue
+            child_schema = properties.get(key)
+            if child_schema is None and isinstance(additional, dict):
+                child_schema = additional
+            if child_schema is None:
+                if not (preserve or additional is True):
+                    del value[key]
+                    pruned.append(_child(path, key))
+                continue
+            if value[key] is None and not child_schema.get("nullable"):
+                del value[key]
+                continue
+            value[key] = prune(value[key], child_schema, _child(path, key), pruned)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for index, item in enumerate(value):
+            value[index] = prune(item, schema["items"], f"{path}[{index}]", pruned)
+    return value
+
+
+def schema_causes(value: object, schema: dict | None, path: str, root: bool = False) -> list:
+    if not isinstance(schema, dict):
+        return []
+    causes: list[tuple[str, str, str]] = []
+    wanted = schema.get("type")
+    if schema.get("x-kubernetes-int-or-string"):
+        if _json_type(value) not in ("integer", "string"):
+            actual = _json_type(value)
+            causes.append(
+                (
+                    path,
+                    "FieldValueInvalid",
+                    f'Invalid value: "{actual}": {path} in body must be of type'
+                    f' integer,string: "{actual}"',
+                )
+            )
+            return causes
+    elif wanted and not (value is None and schema.get("nullable")) and not _type_ok(value, wanted):
+        actual = _json_type(value)
+        causes.append(
+            (
+                path,
+                "FieldValueInvalid",
+                f'Invalid value: "{actual}": {path} in body must be of type {wanted}: "{actual}"',
+            )
+        )
+        return causes
+    enum = schema.get("enum")
+    if enum is not None and value not in enum:
+        supported = ", ".join(
+            go_quote(v) if isinstance(v, str) else go_quote(json.dumps(v)) for v in enum
+        )
+        causes.append(
+            (
+                path,
+                "FieldValueNotSupported",
+                f"Unsupported value: {go_value(value)}: supported values: {supported}",
+            )
+        )
+    if isinstance(value, dict):
+        for key in schema.get("required") or []:
+            if key not in value:
+                causes.append((_child(path, key), "FieldValueRequired", "Required value"))
+        properties = schema.get("properties") or {}
+        additional = schema.get("additionalProperties")
+        for key, child in value.items():
+            if root and key in ("apiVersion", "kind", "metadata"):
+                continue
+            child_schema = properties.get(key)
+            if child_schema is None and isinstance(additional, dict):
+                child_schema = additional
+            causes += schema_causes(child, child_schema, _child(path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            causes += schema_causes(item, schema.get("items"), f"{path}[{index}]")
+    return causes
+
+
+# ---------------------------------------------------------------------------------------------
+# Built-in kinds' top-level fields, for strict field validation (k8s.io/api */v1 types.go; the
+# apiserver's strict decoding reports `unknown field "<path>"`).
+
+_OBJECT_META_FIELDS = {
+    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
+    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
+    "annotations", "ownerReferences", "finalizers", "managedFields",
+}  # fmt: skip
+_SPEC_STATUS = {"spec", "status"}
+_TOP_LEVEL_FIELDS: dict[tuple[str, str], set[str]] = {
+    ("", "ConfigMap"): {"data", "binaryData", "immutable"},
+    ("", "Secret"): {"data", "stringData", "type", "immutable"},
+    ("", "ServiceAccount"): {"secrets", "imagePullSecrets", "automountServiceAccountToken"},
+    ("", "Endpoints"): {"subsets"},
+    ("", "Event"): {
+        "involvedObject", "reason", "message", "source", "firstTimestamp", "lastTimestamp",
+        "count", "type", "eventTime", "series", "action", "related", "reportingComponent",
+        "reportingInstance",
+    },
+    ("events.k8s.io", "Event"): {
+        "eventTime", "series", "reportingController", "reportingInstance", "action", "reason",
+        "regarding", "related", "note", "type", "deprecatedSource", "deprecatedFirstTimestamp",
+        "deprecatedLastTimestamp", "deprecatedCount",
+    },
+    ("rbac.authorization.k8s.io", "ClusterRole"): {"rules", "aggregationRule"},
+    ("rbac.authorization.k8s.io", "Role"): {"rules"},
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"): {"subjects", "roleRef"},
+    ("rbac.authorization.k8s.io", "RoleBinding"): {"subjects", "roleRef"},
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"): {"webhooks"},
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"): {"webhooks"},
+    ("scheduling.k8s.io", "PriorityClass"): {
+        "value", "globalDefault", "description", "preemptionPolicy",
+    },
+    ("storage.k8s.io", "StorageClass"): {
+        "provisioner", "parameters", "reclaimPolicy", "mountOptions", "allowVolumeExpansion",
+        "volumeBindingMode", "allowedTopologies",
+    },
+}  # fmt: skip
+_SPEC_FIELDS: dict[tuple[str, str], set[str]] = {
+    ("apps", "Deployment"): {
+        "replicas", "selector", "template", "strategy", "minReadySeconds",
+        "revisionHistoryLimit", "paused", "progressDeadlineSeconds",
+    },
+}  # fmt: skip
+
+
+def unknown_builtin_fields(rtype: ResourceType, obj: dict) -> list[str]:
+    """Paths of fields a built-in kind does not declare (top level, metadata, some specs)."""
+    allowed = {"apiVersion", "kind", "metadata"} | _TOP_LEVEL_FIELDS.get(
+        (rtype.group, rtype.kind), _SPEC_STATUS
+    )
+    unknown = [key for key in obj if key not in allowed]
+    meta = obj.get("metadata")
+    if isinstance(meta, dict):
+        unknown += [f"metadata.{key}" for key in meta if key not in _OBJECT_META_FIELDS]
+    spec_fields = _SPEC_FIELDS.get((rtype.group, rtype.kind))
+    spec = obj.get("spec")
+    if spec_fields and isinstance(spec, dict):
+        unknown += [f"spec.{key}" for key in spec if key not in spec_fields]
+    return unknown
+
+
+def _drop_path(obj: dict, path: str) -> None:
+    parts = path.split(".")
+    node: object = obj
+    for part in parts[:-1]:
+        node = node.get(part) if isinstance(node, dict) else None
+    if isinstance(node, dict):
+        node.pop(parts[-1], None)
+
+
+# ---------------------------------------------------------------------------------------------
+# events.k8s.io/v1 Event and v1 Event are one resource stored once (k8s.io/kubernetes
+# pkg/apis/events/v1/conversion.go): field renames between the two versions.
+
+_EVENT_RENAMES = (
+    ("involvedObject", "regarding"),
+    ("message", "note"),
+    ("source", "deprecatedSource"),
+    ("firstTimestamp", "deprecatedFirstTimestamp"),
+    ("lastTimestamp", "deprecatedLastTimestamp"),
+    ("count", "deprecatedCount"),
+    ("reportingComponent", "reportingController"),
+)
+
+
+def _is_events_v1(rtype: ResourceType) -> bool:
+    return (rtype.group, rtype.kind) == ("events.k8s.io", "Event")
+
+
+def event_to_core(obj: dict) -> dict:
+    result = dict(obj)
+    for core_name, events_name in _EVENT_RENAMES:
+        if events_name in result:
+            result[core_name] = result.pop(events_name)
+    result["apiVersion"] = "v1"
+    return result
+
+
+def event_from_core(obj: dict) -> dict:
+    result = dict(obj)
+    for core_name, events_name in _EVENT_RENAMES:
+        if core_name in result:
+            result[events_name] = result.pop(core_name)
+    result.setdefault("eventTime", None)  # a MicroTime struct: null when unset
+    result["apiVersion"] = "events.k8s.io/v1"
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
 # Watches
 
 
@@ -504,19 +976,26 @@ class _CommitLock:
 class Watch:
     """A stream of (event_type, object) for one kind; `None` from next() means timeout."""
 
-    def __init__(self, store: Store, watcher: _Watcher, api_version: str) -> None:
+    def __init__(self, store: Store, watcher: _Watcher, rtype: ResourceType) -> None:
         self._store = store
         self._watcher = watcher
-        self._api_version = api_version
+        self._rtype = rtype
 
     def next(self, timeout: float) -> tuple[str, dict] | None:
+        event = self.next_event(timeout)
+        return None if event is None else event[:2]
+
+    def next_event(self, timeout: float) -> tuple[str, dict, dict | None] | None:
+        """(event_type, object, previous state or None): the previous state lets a filtered
+        watch turn a MODIFIED into ADDED/DELETED as the apiserver's cacher does."""
         try:
-            event_type, obj = self._watcher.events.get(timeout=timeout)
+            event_type, obj, previous = self._watcher.events.get(timeout=timeout)
         except queue.Empty:
             return None
-        obj = copy.deepcopy(obj)
-        obj["apiVersion"] = self._api_version
-        return event_type, obj
+        obj = self._store._out(obj, self._rtype)
+        if previous is not None:
+            previous = self._store._out(previous, self._rtype)
+        return event_type, obj, previous
 
     def close(self) -> None:
         self._store._remove_watcher(self._watcher)
@@ -553,7 +1032,14 @@ class Store:
         self._last_revision = 0
         self._objects: dict[tuple[str, str], dict[tuple[str, str], dict]] = {}
         self._types: dict[tuple[str, str, str], ResourceType] = {}
-        self._history: deque[tuple[int, str, str, str, str, dict]] = deque(maxlen=history_limit)
+        self._history: deque[tuple[int, str, str, str, str, dict, dict | None]] = deque(
+            maxlen=history_limit
+        )
+        # The last committed snapshot of each object, the "previous object" of its next event.
+        self._snapshots: dict[tuple[str, str, str, str], dict] = {}
+        self._admissions: dict[tuple[str, str], list[Admit]] = {}
+        self._request = threading.local()
+        self._draining: set[str] = set()
         self._oldest_history_revision = 0
         self._watchers: list[_Watcher] = []
         self._subscribers: list[Callable[[str, dict], None]] = []
@@ -712,12 +1198,118 @@ class Store:
         with self._lock:
             return str(self._last_revision)
 
+    # -- admission and request options ------------------------------------------------------
+
+    def add_admission(self, group: str, kind: str, admit: Admit) -> None:
+        """Run `admit` on every create and main-resource update of group/kind (like a mutating
+        plus validating webhook): before validation and persistence, dry runs included."""
+        with self._lock:
+            self._admissions.setdefault((group, kind), []).append(admit)
+
+    @contextlib.contextmanager
+    def request_scope(self, field_validation: str = "Ignore") -> Iterator[list[str]]:
+        """Per-request options of the calling thread; yields the list warnings collect in.
+
+        `field_validation` is the fieldValidation query parameter: Strict refuses unknown
+        fields, Warn drops them with a warning, Ignore drops them silently.
+        """
+        previous = getattr(self._request, "scope", None)
+        warnings: list[str] = []
+        self._request.scope = (field_validation, warnings)
+        try:
+            yield warnings
+        finally:
+            self._request.scope = previous
+
+    def _warn(self, text: str) -> None:
+        scope = getattr(self._request, "scope", None)
+        if scope is not None and text not in scope[1]:
+            scope[1].append(text)
+
+    def _admit(self, rtype: ResourceType, operation: str, obj: dict, old: dict | None) -> None:
+        admits = self._admissions.get((rtype.group, rtype.kind), [])
+        for admit in list(admits):
+            for warning in admit(operation, obj, copy.deepcopy(old) if old else None) or []:
+                self._warn(warning)
+
+    def _drop_unknown_fields(self, rtype: ResourceType, obj: dict) -> None:
+        """Decoding: unknown fields are pruned (CRD schema) or dropped (built-ins); Strict
+        field validation refuses them instead (apiserver handlers `fieldValidation`)."""
+        if self._is_custom(rtype):
+            schema = self._custom_schema(rtype)
+            unknown: list[str] = []
+            if schema is not None:
+                prune(obj, schema, "", unknown, root=True)
+        else:
+            unknown = unknown_builtin_fields(rtype, obj)
+            for path in unknown:
+                _drop_path(obj, path)
+        if not unknown:
+            return
+        scope = getattr(self._request, "scope", None)
+        mode = scope[0] if scope else "Ignore"
+        texts = [f'unknown field "{path}"' for path in unknown]
+        if mode == "Strict":
+            raise BadRequest(
+                f'{rtype.kind} in version "{rtype.version}" cannot be handled as a {rtype.kind}:'
+                f" strict decoding error: {', '.join(texts)}"
+            )
+        if mode == "Warn":
+            for text in texts:
+                self._warn(text)
+
+    def _custom_schema(self, rtype: ResourceType) -> dict | None:
+        crd_type = self._types.get(("apiextensions.k8s.io", "v1", CRD_KIND))
+        crd = (
+            self._bucket(crd_type).get(("", f"{rtype.plural}.{rtype.group}")) if crd_type else None
+        )
+        if crd is None:
+            return None
+        for version in crd["spec"].get("versions") or []:
+            if version.get("name") == rtype.version:
+                return (version.get("schema") or {}).get("openAPIV3Schema")
+        return None
+
+    def _validate(self, rtype: ResourceType, obj: dict, old: dict | None) -> None:
+        """Validation after admission: ObjectMeta, workloads, CRD schemas, finalizers."""
+        meta = obj["metadata"]
+        causes = metadata_causes(meta)
+        if old is not None and old["metadata"].get("deletionTimestamp"):
+            # apimachinery ValidateObjectMetaUpdate -> ValidateNoNewFinalizers
+            new = sorted(
+                set(meta.get("finalizers") or []) - set(old["metadata"].get("finalizers") or [])
+            )
+            if new:
+                causes.append(
+                    (
+                        "metadata.finalizers",
+                        "FieldValueForbidden",
+                        "Forbidden: no new finalizers can be added if the object is being"
+                        " deleted, found new finalizers []string{"
+                        + ", ".join(go_quote(f) for f in new)
+                        + "}",
+                    )
+                )
+        if self._is_custom(rtype):
+            schema = self._custom_schema(rtype)
+            if schema is not None:
+                causes += schema_causes(obj, schema, "", root=True)
+        else:
+            causes += workload_causes(rtype, obj, old)
+        if causes:
+            raise invalid(rtype, meta.get("name", ""), causes)
+
     # -- writes -----------------------------------------------------------------------------
 
     def create(self, obj: dict, dry_run: bool = False) -> dict:
         api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
         rtype = self._require_type(api_version, kind)
+        if _is_events_v1(rtype):
+            return self._out(self.create(event_to_core(obj), dry_run), rtype)
         obj = copy.deepcopy(obj)
+        meta = obj.setdefault("metadata", {})
+        self._drop_unknown_fields(rtype, obj)
+        self._admit(rtype, "CREATE", obj, None)
         meta = obj.setdefault("metadata", {})
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + "".join(
@@ -752,6 +1344,7 @@ class Store:
         if rtype.kind == CRD_KIND:
             self._validate_crd(rtype, obj)
         with self._lock:
+            self._validate(rtype, obj, None)
             namespace = self._ns(rtype, meta.get("namespace"))
             if rtype.namespaced:
                 self._require_live_namespace(namespace)
@@ -761,13 +1354,22 @@ class Store:
                     f'{rtype.qualified_plural} "{name}" already exists',
                     {"name": name, "group": rtype.group, "kind": rtype.plural},
                 )
+            given_rv = str(meta.get("resourceVersion") or "")
+            if given_rv.isdigit() and int(given_rv) != 0:
+                # k8s.io/apiserver pkg/storage/etcd3/store.go Create
+                raise ServerError("resourceVersion should not be set on objects to be created")
             meta.update({"uid": str(uuid.uuid4()), "creationTimestamp": now_rfc3339()})
             if rtype.group:
                 # Core v1 strategies (pods, configmaps, namespaces...) do not track generation.
                 meta["generation"] = 1
             else:
                 meta.pop("generation", None)
-            for transient in ("resourceVersion", "deletionTimestamp", "selfLink"):
+            for transient in (
+                "resourceVersion",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "selfLink",
+            ):
                 meta.pop(transient, None)
             self._default(rtype, obj)
             if dry_run:
@@ -780,22 +1382,37 @@ class Store:
     def update(self, obj: dict, dry_run: bool = False, keep_status: bool = False) -> dict:
         """Replace an object; `keep_status` ignores the given status (main-resource PUT)."""
         rtype = self._require_type(obj.get("apiVersion", ""), obj.get("kind", ""))
+        if _is_events_v1(rtype):
+            return self._out(self.update(event_to_core(obj), dry_run, keep_status), rtype)
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         name = meta.get("name", "")
+        self._drop_unknown_fields(rtype, obj)
+        meta = obj.setdefault("metadata", {})
         with self._lock:
             live = self._live(rtype, name, meta.get("namespace"))
             wanted_rv = meta.get("resourceVersion")
             if wanted_rv and wanted_rv != live["metadata"]["resourceVersion"]:
                 raise self._modified_conflict(rtype, name)
-            for fixed in ("uid", "creationTimestamp", "namespace", "deletionTimestamp"):
+            for fixed in (
+                "uid",
+                "creationTimestamp",
+                "namespace",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+            ):
                 if fixed in live["metadata"]:
                     meta[fixed] = live["metadata"][fixed]
+                else:
+                    meta.pop(fixed, None)
             if "status" not in obj or keep_status:
                 if "status" in live:
                     obj["status"] = live["status"]
                 else:
                     obj.pop("status", None)
+            self._admit(rtype, "UPDATE", obj, live)
+            meta = obj.setdefault("metadata", {})
+            self._validate(rtype, obj, live)
             if "generation" in live["metadata"]:
                 meta["generation"] = live["metadata"]["generation"] + (
                     1 if _spec_of(obj) != _spec_of(live) else 0
@@ -813,6 +1430,13 @@ class Store:
             stored = self._out(obj, rtype)
             if rtype.kind == CRD_KIND and _is_established(obj):
                 self._register_crd_types(obj)
+            if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+                # The registry deletes an object whose last finalizer goes (generic registry
+                # Store.Update -> shouldDeleteDuringUpdate): MODIFIED, then DELETED.
+                if rtype.kind == "Namespace":
+                    self._check_namespace_drained(name)
+                else:
+                    self._remove_locked(rtype, obj, "Background")
         return stored
 
     def update_status(
@@ -824,6 +1448,13 @@ class Store:
             if live.get("status") == status:
                 return self._out(live, rtype)
             live["status"] = copy.deepcopy(status)
+            schema = self._custom_schema(rtype) if self._is_custom(rtype) else None
+            if schema is not None:
+                # The status strategy prunes and validates the whole object as well.
+                prune(live, schema, "", [], root=True)
+                causes = schema_causes(live, schema, "", root=True)
+                if causes:
+                    raise invalid(rtype, name, causes)
             self._commit(rtype, "MODIFIED", live)
             return self._out(live, rtype)
 
@@ -843,6 +1474,9 @@ class Store:
         applied before and now omits, no write when nothing changes.
         """
         rtype = self._require_type(obj.get("apiVersion", ""), obj.get("kind", ""))
+        if _is_events_v1(rtype):
+            core = event_to_core(obj)
+            return self._out(self.apply(core, manager, force, dry_run, subresource), rtype)
         applied = copy.deepcopy(obj)
         meta = applied.setdefault("metadata", {})
         name = meta.get("name", "")
@@ -993,8 +1627,7 @@ class Store:
                 return self._terminate_namespace(obj, rtype)
             if rtype.kind == CRD_KIND:
                 self._delete_crd_objects(obj)
-            self._delete_locked(rtype, obj, propagation)
-            return self._out(obj, rtype)
+            return self._delete_object(rtype, obj, propagation)
 
     # -- logs -------------------------------------------------------------------------------
 
@@ -1044,11 +1677,12 @@ class Store:
     def watch(self, api_version: str, kind: str, namespace: str | None, since: str | None) -> Watch:
         """Events after resourceVersion `since`; with no `since`, synthetic ADDED for all."""
         rtype = self._require_type(api_version, kind)
-        watcher = _Watcher(rtype.group, rtype.kind, namespace if rtype.namespaced else None)
+        group, stored_kind = _storage_key(rtype)
+        watcher = _Watcher(group, stored_kind, namespace if rtype.namespaced else None)
         with self._lock:
             if since in (None, "", "0"):
                 for obj in self.list(api_version, kind, namespace):
-                    watcher.events.put(("ADDED", obj))
+                    watcher.events.put(("ADDED", obj, None))
             else:
                 try:
                     since_revision = int(since)
@@ -1059,13 +1693,13 @@ class Store:
                         f"too old resource version: {since_revision}"
                         f" ({self._oldest_history_revision - 1})"
                     )
-                for revision, event_type, group, obj_kind, obj_ns, obj in self._history:
+                for revision, event_type, group, obj_kind, obj_ns, obj, prev in self._history:
                     if revision > since_revision and self._matches(
                         watcher, group, obj_kind, obj_ns
                     ):
-                        watcher.events.put((event_type, obj))
+                        watcher.events.put((event_type, obj, prev))
             self._watchers.append(watcher)
-        return Watch(self, watcher, rtype.api_version)
+        return Watch(self, watcher, rtype)
 
     def _remove_watcher(self, watcher: _Watcher) -> None:
         with self._lock:
@@ -1090,7 +1724,7 @@ class Store:
     # -- internals --------------------------------------------------------------------------
 
     def _bucket(self, rtype: ResourceType) -> dict[tuple[str, str], dict]:
-        return self._objects.setdefault((rtype.group, rtype.kind), {})
+        return self._objects.setdefault(_storage_key(rtype), {})
 
     @staticmethod
     def _ns(rtype: ResourceType, namespace: str | None) -> str:
@@ -1099,6 +1733,8 @@ class Store:
     @staticmethod
     def _out(obj: dict, rtype: ResourceType) -> dict:
         result = copy.deepcopy(obj)
+        if _is_events_v1(rtype):
+            result = event_from_core(result)
         result["apiVersion"] = rtype.api_version
         result["kind"] = rtype.kind
         return result
@@ -1147,19 +1783,24 @@ class Store:
         key = (self._ns(rtype, meta.get("namespace")), meta["name"])
         meta["resourceVersion"] = str(revision)
         obj["apiVersion"], obj["kind"] = rtype.api_version, rtype.kind
+        group, stored_kind = _storage_key(rtype)
+        snapshot_key = (group, stored_kind, *key)
         if event_type == "DELETED":
             self._bucket(rtype).pop(key, None)
         else:
             self._bucket(rtype)[key] = obj
         snapshot = copy.deepcopy(obj)
+        previous = self._snapshots.pop(snapshot_key, None)
+        if event_type != "DELETED":
+            self._snapshots[snapshot_key] = snapshot
         if len(self._history) == self._history.maxlen:
             self._oldest_history_revision = self._history[1][0]
         elif not self._history:
             self._oldest_history_revision = revision
-        self._history.append((revision, event_type, rtype.group, rtype.kind, key[0], snapshot))
+        self._history.append((revision, event_type, group, stored_kind, key[0], snapshot, previous))
         for watcher in self._watchers:
-            if self._matches(watcher, rtype.group, rtype.kind, key[0]):
-                watcher.events.put((event_type, snapshot))
+            if self._matches(watcher, group, stored_kind, key[0]):
+                watcher.events.put((event_type, snapshot, previous))
         self._lock.defer([(callback, event_type, snapshot) for callback in self._subscribers])
 
     def _default(self, rtype: ResourceType, obj: dict) -> None:
@@ -1366,7 +2007,8 @@ class Store:
         )
         if rtype is not None:
             for obj in list(self._bucket(rtype).values()):
-                self._delete_locked(rtype, obj, "Background")
+                # Simplified: the real CRD finalizer waits for the CRs' own finalizers.
+                self._remove_locked(rtype, obj, "Background")
         self._types = {
             k: t
             for k, t in self._types.items()
@@ -1376,8 +2018,26 @@ class Store:
 
     # -- deletion, garbage collection, namespaces -------------------------------------------
 
-    def _delete_locked(self, rtype: ResourceType, obj: dict, propagation: str) -> None:
+    def _delete_object(self, rtype: ResourceType, obj: dict, propagation: str) -> dict:
+        """DELETE of one object: with finalizers it only gets a deletionTimestamp (and
+        deletionGracePeriodSeconds 0), as the generic registry's Store.Delete does via
+        updateForGracefulDeletionAndFinalizers; otherwise it goes now, with its dependents."""
+        meta = obj["metadata"]
+        if meta.get("finalizers"):
+            if not meta.get("deletionTimestamp"):
+                marked = copy.deepcopy(obj)
+                marked["metadata"]["deletionTimestamp"] = now_rfc3339()
+                marked["metadata"]["deletionGracePeriodSeconds"] = 0
+                self._commit(rtype, "MODIFIED", marked)
+                obj = marked
+            return self._out(obj, rtype)
+        self._remove_locked(rtype, obj, propagation)
+        return self._out(obj, rtype)
+
+    def _remove_locked(self, rtype: ResourceType, obj: dict, propagation: str) -> None:
+        """Remove the object (DELETED) and let the garbage collector handle its dependents."""
         uid = obj["metadata"]["uid"]
+        namespace = obj["metadata"].get("namespace") or ""
         self._commit(rtype, "DELETED", copy.deepcopy(obj))
         if rtype.kind == "Pod":
             self._logs.pop((obj["metadata"].get("namespace", ""), obj["metadata"]["name"]), None)
@@ -1389,7 +2049,9 @@ class Store:
                 ]
                 self._commit(dep_type, "MODIFIED", orphan)
             else:
-                self._delete_locked(dep_type, dependent, propagation)
+                self._delete_object(dep_type, dependent, propagation)
+        if rtype.namespaced and namespace in self._draining:
+            self._check_namespace_drained(namespace)
 
     def _dependents(self, uid: str) -> list[tuple[ResourceType, dict]]:
         found = []
@@ -1409,6 +2071,7 @@ class Store:
         if ns_obj.get("status", {}).get("phase") != "Terminating":
             terminating = copy.deepcopy(ns_obj)
             terminating["metadata"]["deletionTimestamp"] = now_rfc3339()
+            terminating["metadata"]["deletionGracePeriodSeconds"] = 0
             terminating["status"] = {"phase": "Terminating"}
             self._commit(ns_type, "MODIFIED", terminating)
             self._later(
@@ -1416,24 +2079,90 @@ class Store:
             )
         return self._out(self._bucket(ns_type)[("", ns_obj["metadata"]["name"])], ns_type)
 
+    def _namespace_contents(self, name: str) -> list[tuple[ResourceType, dict]]:
+        kinds = {
+            (t.group, t.kind): t for t in self._types.values() if t.namespaced and t.storage_version
+        }
+        found = []
+        for (group, kind), bucket in list(self._objects.items()):
+            rtype = kinds.get((group, kind))
+            if rtype is None:
+                continue
+            found += [(rtype, obj) for (obj_ns, _), obj in list(bucket.items()) if obj_ns == name]
+        return found
+
     def _finish_namespace(self, name: str) -> None:
-        ns_type = self._types[("", "v1", "Namespace")]
+        """The namespace controller (pkg/controller/namespace/deletion): delete every object
+        in the namespace; the namespace goes once none is left, waiting for finalizers."""
         with self._lock:
-            kinds = {
-                (t.group, t.kind): t
-                for t in self._types.values()
-                if t.namespaced and t.storage_version
-            }
-            for (group, kind), bucket in list(self._objects.items()):
-                rtype = kinds.get((group, kind))
-                if rtype is None:
-                    continue
-                for (obj_ns, _), obj in list(bucket.items()):
-                    if obj_ns == name and (obj_ns, obj["metadata"]["name"]) in bucket:
-                        self._delete_locked(rtype, obj, "Background")
-            ns_obj = self._bucket(ns_type).get(("", name))
-            if ns_obj is not None:
-                self._delete_locked(ns_type, ns_obj, "Background")
+            for rtype, obj in self._namespace_contents(name):
+                key = (name, obj["metadata"]["name"])
+                if key in self._bucket(rtype):
+                    self._delete_object(rtype, self._bucket(rtype)[key], "Background")
+            self._draining.add(name)
+            self._check_namespace_drained(name)
+
+    def _check_namespace_drained(self, name: str) -> None:
+        ns_type = self._types[("", "v1", "Namespace")]
+        ns_obj = self._bucket(ns_type).get(("", name))
+        if ns_obj is None or name not in self._draining:
+            return
+        remaining = self._namespace_contents(name)
+        if not remaining and not ns_obj["metadata"].get("finalizers"):
+            self._draining.discard(name)
+            self._remove_locked(ns_type, ns_obj, "Background")
+            return
+        # status_condition_utils.go: the conditions a namespace stuck in Terminating shows.
+        by_resource: dict[str, int] = {}
+        by_finalizer: dict[str, int] = {}
+        for rtype, obj in remaining:
+            by_resource[rtype.qualified_plural] = by_resource.get(rtype.qualified_plural, 0) + 1
+            for finalizer in obj["metadata"].get("finalizers") or []:
+                by_finalizer[finalizer] = by_finalizer.get(finalizer, 0) + 1
+        stamp = now_rfc3339()
+        conditions = [
+            ("NamespaceDeletionDiscoveryFailure", "False", "ResourcesDiscovered",
+             "All resources successfully discovered"),
+            ("NamespaceDeletionGroupVersionParsingFailure", "False", "ParsedGroupVersions",
+             "All legacy kube types successfully parsed"),
+            ("NamespaceDeletionContentFailure", "False", "ContentDeleted",
+             "All content successfully deleted, may be waiting on finalization"),
+            ("NamespaceContentRemaining", "True" if by_resource else "False",
+             "SomeResourcesRemain" if by_resource else "ContentRemoved",
+             "Some resources are remaining: "
+             + ", ".join(f"{r} has {n} resource instances" for r, n in sorted(by_resource.items()))
+             if by_resource else "All content successfully removed"),
+            ("NamespaceFinalizersRemaining", "True" if by_finalizer else "False",
+             "SomeFinalizersRemain" if by_finalizer else "ContentHasNoFinalizers",
+             "Some content in the namespace has finalizers remaining: "
+             + ", ".join(f"{f} in {n} resource instances" for f, n in sorted(by_finalizer.items()))
+             if by_finalizer else "All content-preserving finalizers finished"),
+        ]  # fmt: skip
+        old = {c["type"]: c for c in ns_obj.get("status", {}).get("conditions") or []}
+        status = {
+            "phase": "Terminating",
+            "conditions": [
+                {
+                    "type": kind,
+                    "status": state,
+                    "lastTransitionTime": old[kind]["lastTransitionTime"]
+                    if kind in old and old[kind]["status"] == state
+                    else stamp,
+                    "reason": reason,
+                    "message": message,
+                }
+                for kind, state, reason, message in conditions
+            ],
+        }
+        if ns_obj.get("status") != status:
+            updated = copy.deepcopy(ns_obj)
+            updated["status"] = status
+            self._commit(ns_type, "MODIFIED", updated)
+
+
+def _storage_key(rtype: ResourceType) -> tuple[str, str]:
+    """Where a kind's objects live: events.k8s.io Events are stored as v1 Events."""
+    return ("", "Event") if _is_events_v1(rtype) else (rtype.group, rtype.kind)
 
 
 def _merge_into(target: dict, key: str, applied: object, associative: bool) -> None:

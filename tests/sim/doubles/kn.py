@@ -38,16 +38,6 @@ DEFAULT_WAIT_TIMEOUT = 600
 ERROR_WINDOW = 2.0
 SERVING = ("serving.knative.dev", "v1")
 
-# Serving webhook's warning for containers without a securityContext
-# (serving@release-1.11 pkg/apis/serving/k8s_validation.go), printed when the API server sent none.
-SECURE_DEFAULTS_WARNING = (
-    "Kubernetes default value is insecure, Knative may default this to secure in a future "
-    "release: spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation, "
-    "spec.template.spec.containers[0].securityContext.capabilities, "
-    "spec.template.spec.containers[0].securityContext.runAsNonRoot, "
-    "spec.template.spec.containers[0].securityContext.seccompProfile"
-)
-
 # Known release builds (tag commit, build time); others are derived (INFERRED).
 BUILDS = {"v1.11.0": ("b7508e67", "2023-07-27 08:14:05")}
 
@@ -474,7 +464,8 @@ def single_name(invocation: Invocation, command: str, what: str) -> str:
 
 
 def print_warnings(client: KubeClient) -> None:
-    for warning in client.warnings or [SECURE_DEFAULTS_WARNING]:
+    # The API server's Warning headers (the serving webhook's), as client-go prints them.
+    for warning in client.warnings:
         print(f"Warning: {warning}", file=sys.stderr)
 
 

@@ -24,12 +24,14 @@ import base64
 import binascii
 import contextlib
 import copy
+import logging
 import math
 import random
 import threading
 import time
+import traceback
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,6 +43,7 @@ from cloudevents.core.v1.event import CloudEvent
 from croniter import croniter
 
 from tests.sim import faults
+from tests.sim.knative import webhooks
 from tests.sim.kube_controllers import (
     ReconcileLoop,
     get_condition,
@@ -52,6 +55,7 @@ from tests.sim.mirror.knative_core import minor_of
 from tests.sim.store import StoreError
 
 Obj = dict[str, Any]
+log = logging.getLogger(__name__)
 
 PING_API_VERSION = "sources.knative.dev/v1"
 PING_KIND = "PingSource"
@@ -157,6 +161,8 @@ class EventingController(ReconcileLoop):
 
     def start(self, sim: Any) -> None:
         self._lose_next_event = faults.LOSE_PING_EVENT in sim.faults
+        # eventing-webhook's PingSource defaulting/validation (webhooks.py).
+        self._webhook = webhooks.register_eventing(sim.store)
         super().start(sim)
         self._adapter_thread = threading.Thread(
             target=self._run_adapter, name="sim-pingsource-mt-adapter", daemon=True
@@ -165,6 +171,7 @@ class EventingController(ReconcileLoop):
 
     def stop(self) -> None:
         super().stop()
+        self._webhook.unsubscribe()
         if self._adapter_thread:
             self._adapter_thread.join(timeout=5)
 
@@ -197,12 +204,8 @@ class EventingController(ReconcileLoop):
         live_sources = [s for s in sources if not s["metadata"].get("deletionTimestamp")]
         if live_sources and adapter and adapter["spec"].get("replicas", 1) == 0:
             adapter = self._scale_adapter(adapter)
-        for source in sources:
-            try:
-                self._reconcile_source(source, adapter, version)
-            except StoreError:
-                # Conflict or gone: the next pass sees the fresh object.
-                continue
+        # One source at a time (a conflict or a bad object never blocks the others).
+        self.each(sources, lambda source: self._reconcile_source(source, adapter, version))
 
     def _scale_adapter(self, adapter: Obj) -> Obj:
         scaled = copy.deepcopy(adapter)
@@ -289,11 +292,14 @@ class EventingController(ReconcileLoop):
             last_tick = max(tick, math.floor(time.time() / period))
             scheduled = first_minute + (tick - first_tick) * 60
             try:
-                self._fire(datetime.fromtimestamp(scheduled, timezone.utc))
-            except StoreError:
-                continue
+                self._fire(
+                    datetime.fromtimestamp(scheduled, timezone.utc),
+                    datetime.fromtimestamp(tick * period, timezone.utc),
+                )
+            except Exception:  # noqa: BLE001 - the adapter logs and keeps ticking
+                log.warning("ping adapter tick failed:\n%s", traceback.format_exc())
 
-    def _fire(self, scheduled: datetime) -> None:
+    def _fire(self, scheduled: datetime, tick_time: datetime) -> None:
         """One tick of the mt adapter: send for every Ready source whose schedule matches."""
         controller = self._eventing_controller()
         if controller is None:
@@ -312,7 +318,7 @@ class EventingController(ReconcileLoop):
                 continue
             threading.Thread(
                 target=self._deliver,
-                args=(source, sink_uri),
+                args=(source, sink_uri, tick_time),
                 name=f"ping-{source['metadata']['name']}",
                 daemon=True,
             ).start()
@@ -328,11 +334,14 @@ class EventingController(ReconcileLoop):
         except (ValueError, KeyError):
             return False
 
-    def _deliver(self, source: Obj, sink_uri: str) -> None:
+    def _deliver(self, source: Obj, sink_uri: str, tick_time: datetime) -> None:
         jitter = self.sim.clock.scaled(random.uniform(0, MAX_JITTER_SECONDS))
         if self._stopping.wait(jitter):
             return
-        headers, body = self._event_message(source)
+        # The event's time is the tick's (real) instant plus the jitter the runner slept before
+        # sending (mtping/runner.go cronTick, then WithTimeNow on send), whatever the delays of
+        # this process.
+        headers, body = self._event_message(source, tick_time + timedelta(seconds=jitter))
         with self._loss_lock:
             lose, self._lose_next_event = self._lose_next_event, False
         if lose:
@@ -364,14 +373,14 @@ class EventingController(ReconcileLoop):
         return 200 <= response.status_code < 300
 
     @staticmethod
-    def _event_message(source: Obj) -> tuple[dict[str, str], bytes]:
+    def _event_message(source: Obj, when: datetime | None = None) -> tuple[dict[str, str], bytes]:
         """The binary-mode HTTP request of one ping event."""
         meta, spec = source["metadata"], source.get("spec") or {}
         attributes: Obj = {
             "type": PING_EVENT_TYPE,
             "source": ping_source_uri(meta["namespace"], meta["name"]),
             "id": str(uuid.uuid4()),
-            "time": datetime.now(timezone.utc),
+            "time": when or datetime.now(timezone.utc),
         }
         if spec.get("contentType"):
             attributes["datacontenttype"] = spec["contentType"]

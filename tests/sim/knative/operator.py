@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.sim import faults
+from tests.sim.knative import webhooks
 from tests.sim.kube_controllers import (
     UNPULLABLE_DIGEST,
     ReconcileLoop,
@@ -221,6 +222,16 @@ class KnativeOperator(ReconcileLoop):
         self._installed: dict[tuple[str, str, str], list[Ref]] = {}
         self._applied: dict[tuple[str, str, str], tuple[Any, float]] = {}
 
+    def start(self, sim: Any) -> None:
+        # operator-webhook for the CRs (webhooks.py).
+        self._webhook = webhooks.register_operator(sim.store)
+        super().start(sim)
+
+    def stop(self) -> None:
+        super().stop()
+        if getattr(self, "_webhook", None) is not None:
+            self._webhook.unsubscribe()
+
     def reconcile(self) -> None:
         operator = next(
             (
@@ -239,10 +250,15 @@ class KnativeOperator(ReconcileLoop):
         for kind in KINDS:
             if not self.store.served(OPERATOR_API, kind.kind):
                 continue
-            for cr in self.store.list(OPERATOR_API, kind.kind):
+            crs = self.store.list(OPERATOR_API, kind.kind)
+            for cr in crs:
+                seen.add((kind.kind, cr["metadata"]["namespace"], cr["metadata"]["name"]))
+
+            def handle(cr: Obj, kind: _Kind = kind) -> None:
                 key = (kind.kind, cr["metadata"]["namespace"], cr["metadata"]["name"])
-                seen.add(key)
                 self._reconcile(kind, cr, key, operator_version)
+
+            self.each(crs, handle)
         for key in set(self._installed) - seen:
             self._remove(self._installed.pop(key))
             self._applied.pop(key, None)
@@ -251,48 +267,55 @@ class KnativeOperator(ReconcileLoop):
         self, kind: _Kind, cr: Obj, key: tuple[str, str, str], operator_version: str
     ) -> None:
         meta = cr["metadata"]
+        if meta.get("deletionTimestamp"):
+            # FinalizeKind: delete what was installed (not CRDs / Namespaces), then let go.
+            self._remove(self._installed.pop(key, []))
+            self._applied.pop(key, None)
+            if kind.finalizer in (meta.get("finalizers") or []):
+                meta["finalizers"] = [f for f in meta["finalizers"] if f != kind.finalizer]
+                self.store.update(cr)
+            return
         if kind.finalizer not in (meta.get("finalizers") or []):
             meta["finalizers"] = [*(meta.get("finalizers") or []), kind.finalizer]
             cr = self.store.update(cr)
         status = dict(cr.get("status") or {})
-        conditions = list(status.get("conditions") or [])
+        # ReconcileKind: InitializeConditions first (knative/pkg ConditionSet: every dependent
+        # and Ready Unknown unless already set), so a failure leaves the full set behind.
+        conditions = _initialize(list(status.get("conditions") or []))
         status["observedGeneration"] = cr["metadata"].get("generation", 1)
         _, own_minor = knative_core.minor_of(operator_version)
         carried = embedded_versions(operator_version, kind.component)
         spec_version = (cr.get("spec") or {}).get("version")
+        if not isinstance(spec_version, str | type(None)):
+            spec_version = str(spec_version)
         target_version = None
         if faults.OPERATOR_MISSING_VERSION not in self.sim.faults:
             target_version = resolve_version(spec_version, carried, own_minor)
+        # common.IsVersionValidMigrationEligible runs before the manifests are looked up
+        # (releases.go): the target is spec.version (or the newest carried) as written.
+        wanted = (spec_version or carried[own_minor]).removeprefix("v")
+        installed_version = status.get("version")
+        migration_error = _migration_error(installed_version, wanted)
+        if migration_error:
+            conditions = _mark(
+                conditions,
+                "VersionMigrationEligible",
+                "False",
+                "Error",
+                f"Version migration is not eligible with message: {migration_error}",
+            )
+            write_status_if_changed(self.store, cr, {**status, "conditions": conditions})
+            return
+        conditions = _mark(conditions, "VersionMigrationEligible", "True")
         if target_version is None:
-            requested = spec_version or carried[own_minor]
+            # common.AppendTarget -> TargetManifest error -> MarkInstallFailed.
             conditions = self._fail_install(
                 conditions,
-                f"the manifests of the target version {requested} are not available to "
-                "this release",
+                f"the manifests of the target version {spec_version or ''} are not available "
+                "to this release",
             )
             write_status_if_changed(self.store, cr, {**status, "conditions": conditions})
             return
-        installed_version = status.get("version")
-        if (
-            installed_version
-            and abs(
-                knative_core.minor_of(installed_version)[1]
-                - knative_core.minor_of(target_version)[1]
-            )
-            > 1
-        ):
-            message = (
-                "Version migration is not eligible with message: not supported to upgrade or "
-                "downgrade across the MINOR version. The installed "
-                f"{kind.kind} version is v{installed_version}."
-            )
-            conditions = set_condition(
-                conditions, "VersionMigrationEligible", "False", "Error", message
-            )
-            conditions = set_condition(conditions, "Ready", "False", "Error", message)
-            write_status_if_changed(self.store, cr, {**status, "conditions": conditions})
-            return
-        conditions = set_condition(conditions, "VersionMigrationEligible", "True")
         if kind.kind == "KnativeServing" and not _ingress_enabled(cr):
             conditions = self._fail_install(
                 conditions,
@@ -322,9 +345,9 @@ class KnativeOperator(ReconcileLoop):
         write_status_if_changed(self.store, cr, {**status, "conditions": conditions})
 
     def _fail_install(self, conditions: list[Obj], error: str) -> list[Obj]:
+        """MarkInstallFailed (knativeserving_lifecycle.go)."""
         message = f"Install failed with message: {error}"
-        conditions = set_condition(conditions, "InstallSucceeded", "False", "Error", message)
-        return set_condition(conditions, "Ready", "False", "Error", message)
+        return _mark(conditions, "InstallSucceeded", "False", "Error", message)
 
     # --- applying ---------------------------------------------------------------------------
 
@@ -408,23 +431,75 @@ def _make_unpullable(objects: list[Obj], deployment_name: str) -> None:
             container["image"] = container["image"].split("@")[0] + "@" + UNPULLABLE_DIGEST
 
 
-def _ready_from(conditions: list[Obj]) -> list[Obj]:
-    """Ready as knative/pkg's ConditionSet computes it from the dependents."""
-    dependents = (
-        "DependenciesInstalled",
-        "DeploymentsAvailable",
-        "InstallSucceeded",
-        "VersionMigrationEligible",
-    )
+DEPENDENTS = (
+    "DependenciesInstalled",
+    "DeploymentsAvailable",
+    "InstallSucceeded",
+    "VersionMigrationEligible",
+)
+
+
+def _initialize(conditions: list[Obj]) -> list[Obj]:
+    """ConditionSet.InitializeConditions: Ready Unknown if unset; unset dependents take
+    True when Ready is True, else Unknown (knative/pkg apis/condition_set.go)."""
     by_type = {c["type"]: c for c in conditions}
-    for name in dependents:
-        condition = by_type.get(name)
-        if condition is None or condition["status"] != "True":
+    if "Ready" not in by_type:
+        conditions = set_condition(conditions, "Ready", "Unknown")
+    ready_true = by_type.get("Ready", {}).get("status") == "True"
+    for name in DEPENDENTS:
+        if name not in by_type:
+            conditions = set_condition(conditions, name, "True" if ready_true else "Unknown")
+    return conditions
+
+
+def _mark(
+    conditions: list[Obj],
+    name: str,
+    status: str,
+    reason: str | None = None,
+    message: str | None = None,
+) -> list[Obj]:
+    """ConditionSet MarkTrue/MarkFalse/MarkUnknown: set the dependent, then Ready from all
+    dependents (a False or Unknown one is copied into Ready)."""
+    return _ready_from(set_condition(conditions, name, status, reason, message))
+
+
+def _migration_error(installed: str | None, target: str) -> str | None:
+    """common.IsVersionValidMigrationEligible (releases.go): at most one minor apart. The
+    message names KnativeServing for both CR kinds, as upstream does."""
+    if not installed or installed == "latest" or target == "latest":
+        return None
+    try:
+        current_major, current_minor = (int(p) for p in installed.split(".")[:2])
+        target_major, target_minor = (int(p) for p in target.split(".")[:2])
+    except ValueError:
+        return None
+    if current_major != target_major:
+        return (
+            "not supported to upgrade or downgrade across the MAJOR version. The installed "
+            f"KnativeServing version is v{installed}."
+        )
+    if abs(current_minor - target_minor) < 2:
+        return None
+    return (
+        "not supported to upgrade or downgrade across multiple MINOR versions. The installed "
+        f"KnativeServing version is v{installed}."
+    )
+
+
+def _ready_from(conditions: list[Obj]) -> list[Obj]:
+    """Ready as knative/pkg's ConditionSet computes it from the dependents: True when all are
+    True, else the most recently changed False dependent, else the most recent Unknown one
+    (findUnhappyDependent)."""
+    by_type = {c["type"]: c for c in conditions}
+    current = [by_type.get(name) or {"type": name, "status": "Unknown"} for name in DEPENDENTS]
+    if all(c["status"] == "True" for c in current):
+        return set_condition(conditions, "Ready", "True")
+    newest_first = sorted(current, key=lambda c: c.get("lastTransitionTime", ""), reverse=True)
+    for wanted in ("False", "Unknown"):
+        unhappy = next((c for c in newest_first if c["status"] == wanted), None)
+        if unhappy:
             return set_condition(
-                conditions,
-                "Ready",
-                condition["status"] if condition else "Unknown",
-                (condition or {}).get("reason"),
-                (condition or {}).get("message"),
+                conditions, "Ready", wanted, unhappy.get("reason"), unhappy.get("message")
             )
-    return set_condition(conditions, "Ready", "True")
+    return set_condition(conditions, "Ready", "Unknown")

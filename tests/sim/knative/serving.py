@@ -32,6 +32,8 @@ import time
 from typing import Any
 
 from tests.sim import faults
+from tests.sim.knative import webhooks
+from tests.sim.knative.webhooks import default_template_spec
 from tests.sim.kube_controllers import (
     ReconcileLoop,
     emit_event,
@@ -74,24 +76,6 @@ def parse_duration(text: str) -> float:
     return sum(float(number) * units[unit] for number, unit in parts)
 
 
-def default_template_spec(spec: Obj) -> Obj:
-    """The serving webhook's defaults for a revision template spec."""
-    spec = copy.deepcopy(spec or {})
-    spec.setdefault("containerConcurrency", 0)
-    spec.setdefault("timeoutSeconds", 300)
-    spec.setdefault("enableServiceLinks", False)
-    containers = spec.setdefault("containers", [{}])
-    for index, container in enumerate(containers):
-        if len(containers) == 1 or index == 0:
-            container.setdefault("name", "user-container")
-        container.setdefault("resources", {})
-        if index == 0:
-            container.setdefault(
-                "readinessProbe", {"successThreshold": 1, "tcpSocket": {"port": 0}}
-            )
-    return spec
-
-
 def _resolved_image(image: str) -> str:
     """Tag -> digest resolution by the controller (`pkg/reconciler/revision/resolve.go`)."""
     if "@sha256:" in image:
@@ -118,7 +102,14 @@ class ServingController(ReconcileLoop):
 
     def start(self, sim: Any) -> None:
         sim.network = ClusterNetwork(sim, self)
+        # The serving webhook's defaulting/validation of Services (webhooks.py).
+        self._webhook = webhooks.register_serving(sim.store)
         super().start(sim)
+
+    def stop(self) -> None:
+        super().stop()
+        if getattr(self, "_webhook", None) is not None:
+            self._webhook.unsubscribe()
 
     # --- what network.py asks -----------------------------------------------------------------
 
@@ -130,7 +121,14 @@ class ServingController(ReconcileLoop):
         """Hold the request until a pod of the revision serves, as the activator does; return
         the pod's app port. Raises TimeoutError when no pod comes up in time."""
         key = (namespace, revision)
-        deadline = time.monotonic() + timeout
+        # The activator gives up after the revision's timeoutSeconds (default 300, scaled) with
+        # 503 (serving pkg/activator/handler: throttler Try under the request's deadline); an
+        # image without an app never gets a serving pod, so it fails after that, not later.
+        spec = (self.store.get(SERVING_API, "Revision", revision, namespace) or {}).get(
+            "spec"
+        ) or {}
+        revision_timeout = self.sim.clock.scaled(float(spec.get("timeoutSeconds") or 300))
+        deadline = time.monotonic() + min(timeout, revision_timeout)
         port = self._serving_port(namespace, revision)
         if port is not None:
             return port
@@ -178,13 +176,32 @@ class ServingController(ReconcileLoop):
         if system is None or not self.store.served(SERVING_API, "Service"):
             return
         config = self._configs(system)
-        for service in self.store.list(SERVING_API, "Service"):
-            self._reconcile_service(service, config)
+        # FinalizeKind of the route and net-kourier reconcilers: let deleted objects go.
+        self.each(
+            self.store.list(SERVING_API, "Route"),
+            lambda obj: self._release(obj, "routes.serving.knative.dev"),
+        )
+        self.each(
+            self.store.list(NETWORKING_API, "Ingress"),
+            lambda obj: self._release(obj, "ingresses.networking.internal.knative.dev"),
+        )
+        # One object at a time, as each knative/pkg reconciler's workqueue does.
+        self.each(
+            self.store.list(SERVING_API, "Service"),
+            lambda service: self._reconcile_service(service, config),
+        )
         self._reconcile_configurations()
-        for revision in self.store.list(SERVING_API, "Revision"):
-            self._reconcile_revision(revision, config)
-        for ingress in self.store.list(NETWORKING_API, "Ingress"):
-            self._reconcile_kingress(ingress)
+        self.each(
+            self.store.list(SERVING_API, "Revision"),
+            lambda revision: self._reconcile_revision(revision, config),
+        )
+        self.each(self.store.list(NETWORKING_API, "Ingress"), self._reconcile_kingress)
+
+    def _release(self, obj: Obj, finalizer: str) -> None:
+        meta = obj["metadata"]
+        if meta.get("deletionTimestamp") and finalizer in (meta.get("finalizers") or []):
+            meta["finalizers"] = [f for f in meta["finalizers"] if f != finalizer]
+            self.store.update(obj)
 
     def _system_namespace(self) -> str | None:
         """Where Serving's `controller` runs (knative-serving, or an operator CR's namespace);
@@ -208,15 +225,19 @@ class ServingController(ReconcileLoop):
     def _reconcile_service(self, service: Obj, config: dict) -> None:
         meta = service["metadata"]
         namespace, name = meta["namespace"], meta["name"]
-        annotations = meta.setdefault("annotations", {})
-        if (
-            annotations.get("serving.knative.dev/creator") is None
-            or annotations.get("serving.knative.dev/lastModifier") is None
-        ):
-            annotations.setdefault("serving.knative.dev/creator", USER)
-            annotations["serving.knative.dev/lastModifier"] = USER
-            service = self.store.update(service)
-            meta = service["metadata"]
+        if not self._webhook.registered:
+            # A store without admission: write what the webhook would have defaulted.
+            defaulted = copy.deepcopy(service)
+            annotations = (defaulted["metadata"].get("annotations") or {}).copy()
+            webhooks.default_service(defaulted, service)
+            defaulted["metadata"]["annotations"] = {
+                webhooks.CREATOR: USER,
+                webhooks.LAST_MODIFIER: USER,
+                **annotations,
+            }
+            if defaulted != service:
+                service = self.store.update(defaulted)
+                meta = service["metadata"]
         configuration = self.store.get(SERVING_API, "Configuration", name, namespace)
         route = self.store.get(SERVING_API, "Route", name, namespace)
         status = self._service_status(service, configuration, route)
@@ -295,11 +316,11 @@ class ServingController(ReconcileLoop):
 
     def _child_meta(self, service: Obj, kind_labels: dict | None = None) -> Obj:
         meta = service["metadata"]
+        # creator/lastModifier were written by the webhook (webhooks.default_service).
+        given = meta.get("annotations") or {}
         annotations = {
-            "serving.knative.dev/creator": meta["annotations"]["serving.knative.dev/creator"],
-            "serving.knative.dev/lastModifier": meta["annotations"][
-                "serving.knative.dev/lastModifier"
-            ],
+            "serving.knative.dev/creator": given.get("serving.knative.dev/creator", USER),
+            "serving.knative.dev/lastModifier": given.get("serving.knative.dev/lastModifier", USER),
         }
         for key, value in (meta.get("annotations") or {}).items():
             if key.startswith(("client.knative.dev/", "features.knative.dev/")):
@@ -626,8 +647,7 @@ class ServingController(ReconcileLoop):
     # --- Configuration -> Revision -> Deployment, PodAutoscaler -------------------------------
 
     def _reconcile_configurations(self) -> None:
-        for configuration in self.store.list(SERVING_API, "Configuration"):
-            self._reconcile_configuration(configuration)
+        self.each(self.store.list(SERVING_API, "Configuration"), self._reconcile_configuration)
 
     def _reconcile_configuration(self, configuration: Obj) -> None:
         meta = configuration["metadata"]

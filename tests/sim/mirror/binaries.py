@@ -1,10 +1,10 @@
 """Release binaries: knative/client's kn and kubernetes-sigs/kind's kind, as runnable doubles.
 
 Asset names and checksum files follow upstream:
-- knative/client `knative-vX.Y.Z`: `kn-{linux,darwin}-{amd64,arm64}`, `kn-windows-amd64.exe` and
-  `checksums.txt`, one `<sha256>  <file>` line per binary (`sha256sum` output, written by
-  knative/hack `library.sh`/`release.sh` for ARTIFACTS_TO_PUBLISH).
-- kubernetes-sigs/kind `vX.Y.Z`: `kind-{linux,darwin}-{amd64,arm64}`, `kind-windows-amd64` and a
+- knative/client `knative-vX.Y.Z`: `kn-{linux,darwin}-{amd64,arm64}`, `kn-linux-{s390x,ppc64le}`,
+  `kn-windows-amd64.exe`, `kn-image-location.yaml` and `checksums.txt`, one `<sha256>  <file>`
+  line per artifact (`sha256sum` output, client `hack/release.sh` build_release).
+- kubernetes-sigs/kind `vX.Y.Z`: `kind-{linux,darwin,windows}-{amd64,arm64}` and a
   `<binary>.sha256sum` beside each, holding `<sha256>  <binary>` (kind `hack/release/build/cross.sh`).
 Every binary of one release is the same script (the doubles run on this host whatever the
 platform in the name); bytes depend only on the version, so checksums hold across requests.
@@ -23,16 +23,21 @@ from tests.sim.faults import TAMPERED_KN
 KN_FILES = (
     "kn-linux-amd64",
     "kn-linux-arm64",
+    "kn-linux-s390x",
+    "kn-linux-ppc64le",
     "kn-darwin-amd64",
     "kn-darwin-arm64",
     "kn-windows-amd64.exe",
 )
+# client hack/build.sh also publishes where the kn image was pushed (listed in checksums.txt).
+KN_IMAGE_LOCATION = "kn-image-location.yaml"
 KIND_FILES = (
     "kind-linux-amd64",
     "kind-linux-arm64",
     "kind-darwin-amd64",
     "kind-darwin-arm64",
     "kind-windows-amd64",
+    "kind-windows-arm64",
 )
 SEMVER = r"\d+\.\d+\.\d+"
 KN_TAG = re.compile(rf"knative-v({SEMVER})")
@@ -41,6 +46,12 @@ KIND_TAG = re.compile(rf"v{SEMVER}")
 
 def kn_binary(version: str, sim: Any) -> bytes:
     return executable_script("kn", version, sim.repo_root)
+
+
+def kn_image_location(version: str) -> bytes:
+    """A placeholder of the image reference file (INFERRED content: the pushed kn image)."""
+    digest = hashlib.sha256(f"kn-image-{version}".encode()).hexdigest()
+    return f"gcr.io/knative-releases/knative.dev/client/cmd/kn@sha256:{digest}\n".encode()
 
 
 def kind_binary(version: str, sim: Any) -> bytes:
@@ -57,8 +68,12 @@ def kn_asset(tag: str, filename: str, sim: Any) -> bytes | None:
         return None
     version = f"v{match.group(1)}"
     binary = kn_binary(version, sim)
+    location = kn_image_location(version)
     if filename == "checksums.txt":
-        return "".join(sha256sum_line(binary, name) for name in sorted(KN_FILES)).encode()
+        files = {name: binary for name in KN_FILES} | {KN_IMAGE_LOCATION: location}
+        return "".join(sha256sum_line(files[name], name) for name in sorted(files)).encode()
+    if filename == KN_IMAGE_LOCATION:
+        return location
     if filename in KN_FILES:
         if TAMPERED_KN in sim.faults:
             return binary + b"# tampered in transit\n"

@@ -22,6 +22,7 @@ from typing import Any
 from tests.sim.mirror.knative_core import (
     ALL_RULES,
     CREATION_TIMESTAMP,
+    STRING,
     bare_version,
     cluster_role,
     cluster_role_binding,
@@ -34,8 +35,10 @@ from tests.sim.mirror.knative_core import (
     knative_release_version,
     minor_of,
     namespace_object,
+    object_schema,
     ready_columns,
     release_image,
+    resource_schema,
     secret,
     service,
     service_account,
@@ -84,6 +87,40 @@ def _eventtype_versions(version: str) -> list[str]:
     if minor >= (1, 12):
         return ["v1beta2", "v1beta1"]
     return ["v1beta1"]
+
+
+# config/core/resources/pingsource.yaml (v1 and v1beta2 share these spec fields).
+PING_SOURCE_SCHEMA = resource_schema(
+    object_schema(
+        {
+            "ceOverrides": object_schema(
+                {"extensions": {"type": "object", "additionalProperties": STRING}}
+            ),
+            "contentType": STRING,
+            "data": STRING,
+            "dataBase64": STRING,
+            "schedule": STRING,
+            "timezone": STRING,
+            "sink": object_schema(
+                {
+                    "ref": object_schema(
+                        {
+                            "apiVersion": STRING,
+                            "kind": STRING,
+                            "name": STRING,
+                            "namespace": STRING,
+                        },
+                        open_fields=True,
+                    ),
+                    "uri": STRING,
+                    "CACerts": STRING,
+                    "audience": STRING,
+                },
+                open_fields=True,
+            ),
+        }
+    ),
+)
 
 
 def eventing_crd_objects(version: str) -> list[Obj]:
@@ -137,6 +174,7 @@ def eventing_crd_objects(version: str) -> list[Obj]:
             labels,
             columns=_columns_for(kind),
             categories=categories,
+            schema=PING_SOURCE_SCHEMA if kind == "PingSource" else None,
         )
         if kind.endswith("Source") or kind == "SinkBinding":
             definition["metadata"]["labels"]["duck.knative.dev/source"] = "true"

@@ -14,6 +14,7 @@ versions, labels), not copies:
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from typing import Any
 
@@ -92,19 +93,20 @@ def crd(
     short_names: list[str] = (),
     categories: list[str] = ("all", "knative"),
     scope: str = "Namespaced",
+    schema: Obj | None = None,
 ) -> Obj:
     """A CustomResourceDefinition; the first version is the storage version. Printer columns
     are strings but for `.metadata.creationTimestamp`, which upstream declares `type: date`
-    (shown as an age)."""
+    (shown as an age). `schema` is the openAPIV3Schema (default: an object keeping every
+    field)."""
     printer = [
         {"name": name, "type": "date" if path == CREATION_TIMESTAMP else "string", "jsonPath": path}
         for name, path in columns
     ]
     schema = {
-        "openAPIV3Schema": {
-            "type": "object",
-            "x-kubernetes-preserve-unknown-fields": True,
-        }
+        "openAPIV3Schema": copy.deepcopy(schema)
+        if schema
+        else {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
     }
     version_specs = []
     for index, version in enumerate(versions):
@@ -134,6 +136,123 @@ def crd(
         "metadata": _meta(f"{plural}.{group}", None, labels),
         "spec": {"group": group, "names": names, "scope": scope, "versions": version_specs},
     }
+
+
+# --- openAPIV3Schema skeletons (types as upstream declares them) ---------------------------
+
+STRING: Obj = {"type": "string"}
+BOOLEAN: Obj = {"type": "boolean"}
+INTEGER: Obj = {"type": "integer"}
+OPEN_OBJECT: Obj = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+
+
+def object_schema(properties: Obj, *, open_fields: bool = False) -> Obj:
+    schema: Obj = {"type": "object", "properties": properties}
+    if open_fields:
+        schema["x-kubernetes-preserve-unknown-fields"] = True
+    return schema
+
+
+def resource_schema(spec: Obj, status: Obj = OPEN_OBJECT) -> Obj:
+    """The top level every upstream CRD schema has: apiVersion, kind, metadata, spec, status."""
+    return object_schema(
+        {
+            "apiVersion": STRING,
+            "kind": STRING,
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        }
+    )
+
+
+# serving config/core/300-resources/{service,configuration,revision,route}.yaml: spec and
+# status are objects with x-kubernetes-preserve-unknown-fields (the webhook validates them).
+SERVING_RESOURCE_SCHEMA = resource_schema(OPEN_OBJECT)
+
+# operator config/crd/bases/operator.knative.dev_knative{servings,eventings}.yaml (skeleton:
+# the fields the chapter touches carry their upstream types; the rest is kept as given).
+_KOURIER_SCHEMA = object_schema(
+    {
+        "enabled": BOOLEAN,
+        "service-type": STRING,
+        "http-port": INTEGER,
+        "https-port": INTEGER,
+        "bootstrap-configmap": STRING,
+    },
+    open_fields=True,
+)
+_OPERATOR_COMMON = {
+    "version": STRING,
+    "config": {
+        "type": "object",
+        "additionalProperties": {"type": "object", "additionalProperties": STRING},
+    },
+    "manifests": {
+        "type": "array",
+        "items": object_schema({"URL": STRING}),
+    },
+    "additionalManifests": {
+        "type": "array",
+        "items": object_schema({"URL": STRING}),
+    },
+    "registry": object_schema(
+        {"default": STRING, "override": {"type": "object", "additionalProperties": STRING}},
+        open_fields=True,
+    ),
+    "high-availability": object_schema({"replicas": INTEGER}),
+    "deployments": {"type": "array", "items": OPEN_OBJECT},
+    "services": {"type": "array", "items": OPEN_OBJECT},
+    "workloads": {"type": "array", "items": OPEN_OBJECT},
+    "podDisruptionBudgets": {"type": "array", "items": OPEN_OBJECT},
+}
+_OPERATOR_STATUS = object_schema(
+    {
+        "conditions": {"type": "array", "items": OPEN_OBJECT},
+        "manifests": {"type": "array", "items": STRING},
+        "observedGeneration": {"type": "integer", "format": "int64"},
+        "version": STRING,
+    },
+    open_fields=True,
+)
+KNATIVE_SERVING_SCHEMA = resource_schema(
+    object_schema(
+        {
+            **_OPERATOR_COMMON,
+            "ingress": object_schema(
+                {
+                    "kourier": _KOURIER_SCHEMA,
+                    "istio": object_schema({"enabled": BOOLEAN}, open_fields=True),
+                    "contour": object_schema({"enabled": BOOLEAN}, open_fields=True),
+                },
+                open_fields=True,
+            ),
+            "security": OPEN_OBJECT,
+            "controller-custom-certs": object_schema({"name": STRING, "type": STRING}),
+        },
+        open_fields=True,
+    ),
+    _OPERATOR_STATUS,
+)
+_SOURCE_SCHEMA = object_schema({"enabled": BOOLEAN}, open_fields=True)
+KNATIVE_EVENTING_SCHEMA = resource_schema(
+    object_schema(
+        {
+            **_OPERATOR_COMMON,
+            "defaultBrokerClass": STRING,
+            "sinkBindingSelectionMode": STRING,
+            "source": object_schema(
+                {
+                    name: _SOURCE_SCHEMA
+                    for name in ("ceph", "github", "gitlab", "kafka", "rabbitmq", "redis")
+                },
+                open_fields=True,
+            ),
+        },
+        open_fields=True,
+    ),
+    _OPERATOR_STATUS,
+)
 
 
 def ready_columns(*extra: tuple[str, str]) -> list[tuple[str, str]]:
@@ -267,6 +386,9 @@ def operator_objects(version: str) -> list[Obj]:
                 labels,
                 columns=operator_columns,
                 categories=(),
+                schema=KNATIVE_SERVING_SCHEMA
+                if kind == "KnativeServing"
+                else KNATIVE_EVENTING_SCHEMA,
             )
         )
     objects += [
@@ -387,6 +509,7 @@ def serving_crd_objects(version: str) -> list[Obj]:
             "Configuration",
             ["v1"],
             labels,
+            schema=SERVING_RESOURCE_SCHEMA,
             columns=ready_columns(
                 ("LatestCreated", ".status.latestCreatedRevisionName"),
                 ("LatestReady", ".status.latestReadyRevisionName"),
@@ -452,6 +575,7 @@ def serving_crd_objects(version: str) -> list[Obj]:
             "Revision",
             ["v1"],
             labels,
+            schema=SERVING_RESOURCE_SCHEMA,
             columns=[
                 *ready_columns(*revision_columns),
                 ("Actual Replicas", ".status.actualReplicas"),
@@ -466,6 +590,7 @@ def serving_crd_objects(version: str) -> list[Obj]:
             "Route",
             ["v1"],
             labels,
+            schema=SERVING_RESOURCE_SCHEMA,
             columns=ready_columns(("URL", ".status.url")),
             short_names=["rt"],
             categories=serving_categories,
@@ -491,6 +616,7 @@ def serving_crd_objects(version: str) -> list[Obj]:
             "Service",
             ["v1"],
             labels,
+            schema=SERVING_RESOURCE_SCHEMA,
             columns=ready_columns(
                 ("URL", ".status.url"),
                 ("LatestCreated", ".status.latestCreatedRevisionName"),

@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.sim import mirror
 from tests.sim.httpserving import BackgroundHTTPServer, QuietHandler
+from tests.sim.mirror import releases
 
 
 class _MirrorHandler(QuietHandler):
@@ -28,6 +29,8 @@ class _MirrorHandler(QuietHandler):
             return None
         org, repo, _, _, tag, filename = parts
         sim = self.server.owner
+        if not releases.released(sim.repo_root, org, repo, tag):
+            return None  # GitHub: no such release, 404
         for provider in mirror.PROVIDERS:
             body = provider.asset(org, repo, tag, filename, sim)
             if body is not None:
