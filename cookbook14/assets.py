@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 import requests
@@ -21,7 +22,8 @@ TIMEOUT = (10, 120)
 
 
 def fetch_text(url: str) -> str:
-    text = _get(url).text
+    # Release assets come as application/octet-stream; manifests are UTF-8.
+    text = _get(url).content.decode("utf-8", errors="replace")
     log.info("fetched %s (%d bytes)", url, len(text))
     return text
 
@@ -57,7 +59,10 @@ def cached_binary(url: str, checksums_url: str, cache: Path) -> Path:
         return target
     expected = expected_checksum(checksums_url, file)
     cache.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")
+    # A name of its own, so that two runs filling the same cache do not write one file.
+    handle, name = tempfile.mkstemp(prefix=f"{file}.", suffix=".part", dir=cache)
+    os.close(handle)
+    partial = Path(name)
     try:
         with _get(url, stream=True) as response, partial.open("wb") as stream:
             for chunk in response.iter_content(1 << 20):

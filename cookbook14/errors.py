@@ -96,7 +96,7 @@ class Evidence:
         if self.events:
             lines.append("events:")
             lines += [f"  {event}" for event in self.events]
-        elif self.events is not None:
+        else:
             lines.append("events: none")
         for source, text in self.logs.items():
             lines.append(f"log of {source} (last lines):")

@@ -105,6 +105,8 @@ class Kube:
                 + f": {detail}; give a readable kubeconfig with --kubeconfig FILE "
                 "(and --context NAME to pick a context)"
             ) from None
+        # Retries are _retrying's job, with backoff and a clear final message.
+        configuration.retries = 0
         return cls(client.ApiClient(configuration))
 
     @property
@@ -118,7 +120,7 @@ class Kube:
         if self._dynamic is None:
             self._dynamic = self._retrying(
                 "discover the API",
-                lambda: DynamicClient(self.api_client, cache_file=str(self._discovery_cache)),
+                lambda: _TimedDynamicClient(self.api_client, cache_file=str(self._discovery_cache)),
             )
         return self._dynamic
 
@@ -143,7 +145,8 @@ class Kube:
 
     def server_version(self) -> str:
         info = self._retrying(
-            "read /version", lambda: client.VersionApi(self.api_client).get_code()
+            "read /version",
+            lambda: client.VersionApi(self.api_client).get_code(_request_timeout=REQUEST_TIMEOUT),
         )
         return info.git_version
 
@@ -352,9 +355,7 @@ class Kube:
 
     def _request(self, method: str, path: str) -> dict:
         def call() -> dict:
-            response = self.dynamic.request(
-                method, path, serialize=False, _request_timeout=REQUEST_TIMEOUT
-            )
+            response = self.dynamic.request(method, path, serialize=False)
             return json.loads(response.data)
 
         return self._retrying(f"{method} {path}", call)
@@ -373,6 +374,11 @@ class Kube:
                     "%s: %s %s (attempt %d), retrying", what, error.status, error.reason, attempt
                 )
             except TRANSIENT_ERRORS as error:
+                if _is_tls_failure(error):
+                    raise KubeError(
+                        f"cannot {what}: the TLS connection to {self.host} failed ({error}); "
+                        "check the kubeconfig's server address and certificate authority"
+                    ) from None
                 if attempt == RETRY_ATTEMPTS:
                     raise KubeError(
                         f"cannot {what}: the API server at {self.host} did not answer "
@@ -383,6 +389,15 @@ class Kube:
             time.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_DELAY)
         raise AssertionError("unreachable")
+
+
+class _TimedDynamicClient(DynamicClient):
+    """Every request has a deadline: the client's own default is to wait forever on a
+    stalled API server."""
+
+    def request(self, method: str, path: str, body: object = None, **params: object) -> object:
+        params.setdefault("_request_timeout", REQUEST_TIMEOUT)
+        return super().request(method, path, body, **params)
 
 
 def load_documents(text: str, source: str) -> list[dict]:
@@ -403,6 +418,14 @@ def load_documents(text: str, source: str) -> list[dict]:
                 "kind and metadata.name)"
             )
     return documents
+
+
+def _is_tls_failure(error: Exception) -> bool:
+    """A certificate problem does not go away by retrying."""
+    reason = getattr(error, "reason", None)
+    return isinstance(error, urllib3.exceptions.SSLError) or isinstance(
+        reason, urllib3.exceptions.SSLError
+    )
 
 
 def _describe(doc: dict) -> str:

@@ -140,6 +140,8 @@ class Plan:
     deviations: tuple[Deviation, ...] = field(default=())
     extras: dict[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    # Deadline in seconds per kind of wait, --timeout-scale applied.
+    deadlines: dict[str, float] = field(default_factory=dict)
 
     def step(self, recipe: str) -> StepPlan:
         for step in self.steps:
@@ -155,6 +157,7 @@ class Plan:
             "steps": [step.to_dict() for step in self.steps],
             "deviations": [asdict(deviation) for deviation in self.deviations],
             "warnings": list(self.warnings),
+            "deadlines": self.deadlines,
         }
 
     def to_json(self) -> str:
@@ -206,6 +209,7 @@ def build_plan(options: Options, catalog: Catalog) -> Plan:
         deviations=tuple(deviations),
         extras={name: str(version) for name, version in catalog.extras.items()},
         warnings=tuple(catalog.warnings),
+        deadlines=deadline,
     )
 
 
@@ -249,7 +253,7 @@ class _Sources:
         return self.catalog.url(component, version, file, self.mirror)
 
 
-def _crds_established(names: tuple[str, ...], deadline: dict[str, float]) -> tuple[WaitFor, ...]:
+def crds_established(names: tuple[str, ...], deadline: dict[str, float]) -> tuple[WaitFor, ...]:
     return tuple(
         WaitFor(
             "apiextensions.k8s.io/v1",
@@ -280,7 +284,7 @@ def _operator_step(sources: _Sources, release: Release, deadline: dict[str, floa
         # From 1.14 on, operator.yaml names its namespace itself; before, it has none.
         applies=(Apply(sources.url("operator", "operator.yaml"), release.operator_namespace),),
         waits=(
-            *_crds_established(
+            *crds_established(
                 ("knativeservings.operator.knative.dev", "knativeeventings.operator.knative.dev"),
                 deadline,
             ),
@@ -557,7 +561,7 @@ def _github_source_step(deadline: dict[str, float]) -> StepPlan:
                 "condition:Ready",
                 deadline["operator_cr_ready"],
             ),
-            *_crds_established(("githubsources.sources.knative.dev",), deadline),
+            *crds_established(("githubsources.sources.knative.dev",), deadline),
             # Not part of the CR's Ready (knative-facts.md): awaited on its own.
             *_available(
                 ("github-controller-manager",), "knative-sources", deadline, kind="StatefulSet"

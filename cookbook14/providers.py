@@ -25,6 +25,7 @@ from cookbook14.kube import Kube
 from cookbook14.options import Options
 from cookbook14.plan import MANIFESTS, Plan
 from cookbook14.tools import check_docker, kind_version, resolve_kind, run
+from cookbook14.waits import Watched, every_condition_true, wait
 
 log = logging.getLogger(__name__)
 KOURIER_NODE_PORT = 31080
@@ -162,8 +163,23 @@ class KindProvider:
             progress(f"creating kind cluster {name} ({image}); this takes a minute or two")
             # Set before creating, so that an interrupted creation is cleaned up too.
             self.created = True
-        self.cluster.create(config_file)
+        try:
+            self.cluster.create(config_file)
+        except ToolError as error:
+            if "already exist" in str(error):
+                # Another run made it in the meantime: it is theirs, not ours to delete.
+                self.created = False
+            raise
         kube = Kube.from_kubeconfig(kubeconfig, f"kind-{name}")
+        # `kind create cluster --wait` only warns when the node is not Ready in time.
+        wait(
+            kube,
+            Watched("v1", "Node"),
+            every_condition_true("Ready"),
+            self.plan.deadlines["deployment_available"],
+            f"the nodes of kind cluster {name} to be Ready",
+            progress,
+        )
         warnings: list[str] = []
         if reused:
             host_port = _recall_port(kube)

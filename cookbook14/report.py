@@ -75,6 +75,8 @@ class RunReport:
             return "failed"
         if step and step.status is Status.BLOCKED:
             return "blocked"
+        if step and step.status is Status.INTERRUPTED:
+            return "interrupted"
         if not checks:
             return "not_run"
         if all(c.outcome == "passed" for c in checks):

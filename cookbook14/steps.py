@@ -15,7 +15,7 @@ from enum import Enum
 from cookbook14.assets import fetch_text
 from cookbook14.errors import HarnessError, WaitTimeout
 from cookbook14.kube import Kube, load_documents
-from cookbook14.plan import Plan, StepPlan, WaitFor
+from cookbook14.plan import Plan, StepPlan, crds_established
 from cookbook14.waits import Progress, wait_for
 
 
@@ -24,6 +24,7 @@ class Status(str, Enum):
     FAILED = "failed"
     BLOCKED = "blocked"
     NOT_IMPLEMENTED = "not_implemented"
+    INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -116,22 +117,8 @@ ACTIONS: dict[str, StepAction] = {"14.1": install_operator}
 
 
 def _established(ctx: StepContext, names: list[str]) -> None:
-    deadline = next(
-        (w.timeout for w in ctx.step.waits if w.kind == "CustomResourceDefinition"), 120.0
-    )
-    for name in names:
-        wait_for(
-            ctx.kube,
-            WaitFor(
-                "apiextensions.k8s.io/v1",
-                "CustomResourceDefinition",
-                name,
-                None,
-                "condition:Established",
-                deadline,
-            ),
-            ctx.progress,
-        )
+    for planned in crds_established(tuple(names), ctx.plan.deadlines):
+        wait_for(ctx.kube, planned, ctx.progress)
 
 
 class StepRunner:
@@ -192,6 +179,7 @@ class StepRunner:
         except Exception as error:  # a defect or an upstream surprise: still a failed step
             outcome.error = f"unexpected {type(error).__name__}: {error}"
         except BaseException as interruption:
+            outcome.status = Status.INTERRUPTED
             outcome.error = f"interrupted ({type(interruption).__name__})"
             raise
         finally:

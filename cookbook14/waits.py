@@ -197,6 +197,21 @@ def condition_is_true(condition_type: str) -> Check:
     return check
 
 
+def every_condition_true(condition_type: str) -> Check:
+    """At least one object, and every one with the condition True (e.g. all nodes Ready)."""
+    single = condition_is_true(condition_type)
+
+    def check(state: dict[str, dict]) -> Observation:
+        if not state:
+            return Observation(False, "none yet")
+        seen = {key: single({key: obj}) for key, obj in state.items()}
+        waiting = [f"{key.strip('/')}: {o.summary}" for key, o in seen.items() if not o.done]
+        conditions = [c for o in seen.values() for c in o.conditions]
+        return Observation(not waiting, "; ".join(waiting) or "all ready", conditions)
+
+    return check
+
+
 def workload_available(state: dict[str, dict]) -> Observation:
     """A Deployment with Available=True and every replica available, or a StatefulSet with
     every replica ready, at its current generation."""
@@ -297,6 +312,6 @@ def _gather(kube: Kube, watched: Watched, state: dict[str, dict], evidence: Evid
             for pod in pods:
                 evidence.observed.append(_pod_summary(pod))
                 evidence.events += kube.events(watched.namespace, pod["metadata"]["name"], "Pod")
-    if watched.kind == "Pod":
-        for pod in state.values():
-            evidence.events += kube.events(watched.namespace, pod["metadata"]["name"], "Pod")
+    if not names:
+        # Nothing to name yet (no pod was ever made): the namespace's events may say why.
+        evidence.events += kube.events(watched.namespace)

@@ -105,12 +105,12 @@ def test_an_unexpected_exception_fails_the_step(plan, raised, expected):
         runner.ensure("14.1")
 
 
-def test_an_interrupted_step_is_recorded_as_failed_and_the_interrupt_goes_on(plan):
+def test_an_interrupted_step_is_recorded_and_the_interrupt_goes_on(plan):
     def action(ctx) -> dict:
         raise KeyboardInterrupt
 
     runner = StepRunner(plan, make_context=lambda step: None, actions={"14.1": action})
     with pytest.raises(KeyboardInterrupt):
         runner.ensure("14.1")
-    assert runner.outcomes["14.1"].status is Status.FAILED
+    assert runner.outcomes["14.1"].status is Status.INTERRUPTED
     assert runner.outcomes["14.1"].error == "interrupted (KeyboardInterrupt)"
