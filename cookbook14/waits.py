@@ -102,6 +102,7 @@ def wait(
                 speaker.report(observation.summary)
         except KubeError as error:
             if error.status == 410:
+                log.info("waiting for %s: the watch expired (410 Gone); listing again", what)
                 state, resource_version = _list(kube, watched)
                 observation = check(state)
             elif error.transient:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 
 import pytest
 
@@ -356,3 +357,38 @@ def test_a_wait_backs_off_through_5xx_on_its_watch(make_sim_cluster, caplog):
     assert state["default/gear"]["status"]["conditions"][0]["status"] == "True"
     backoffs = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
     assert backoffs and "HTTP 503" in backoffs[0], caplog.text
+
+
+def test_a_wait_lists_again_when_its_watch_expires(make_sim_cluster, caplog):
+    sim = make_sim_cluster(faults=["drop-watches"])  # an idle watch ends after 1 s
+    kube = kube_for(sim)
+    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
+    kube.apply([widget()])
+
+    def churn_then_get_ready() -> None:
+        # More writes than the watch history keeps: resuming from the old resourceVersion
+        # is answered 410 Gone.
+        for number in range(1100):
+            sim.store.apply(config_map(str(number)))
+        time.sleep(1.5)  # let the idle watch end and be resumed from its stale version
+        sim.store.update_status(
+            "example.com/v1",
+            "Widget",
+            "gear",
+            "default",
+            {"conditions": [{"type": "Ready", "status": "True"}]},
+        )
+
+    timer = threading.Timer(0.1, churn_then_get_ready)
+    timer.start()
+    caplog.set_level("INFO", logger="cookbook14.waits")
+    state = wait(
+        kube,
+        Watched("example.com/v1", "Widget", "default", "gear"),
+        condition_is_true("Ready"),
+        20,
+        "Widget gear Ready",
+    )
+    timer.join()
+    assert state["default/gear"]["status"]["conditions"][0]["status"] == "True"
+    assert "the watch expired (410 Gone); listing again" in caplog.text
