@@ -80,6 +80,16 @@ def crd_established_by_wait(kube: Kube):
     return wait_for_crds
 
 
+def with_widget(sim) -> tuple[Kube, dict]:
+    """The access layer for `sim`, with the Widget CRD installed and Widget gear created."""
+    kube = kube_for(sim)
+    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
+    return kube, kube.apply([widget()])[0]
+
+
+GEAR = Watched("example.com/v1", "Widget", "default", "gear")
+
+
 def set_condition_later(sim, obj: dict, condition: dict, delay: float) -> threading.Timer:
     meta = obj["metadata"]
 
@@ -133,14 +143,12 @@ def test_unknown_kind_says_it_is_not_served(sim_cluster):
 
 
 def test_wait_returns_when_the_condition_turns_true(sim_cluster):
-    kube = kube_for(sim_cluster)
-    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
-    obj = kube.apply([widget()])[0]
+    kube, obj = with_widget(sim_cluster)
     seen: list[str] = []
     timer = set_condition_later(sim_cluster, obj, {"type": "Ready", "status": "True"}, 0.3)
     state = wait(
         kube,
-        Watched("example.com/v1", "Widget", "default", "gear"),
+        GEAR,
         condition_is_true("Ready"),
         10,
         "Widget gear Ready",
@@ -152,9 +160,7 @@ def test_wait_returns_when_the_condition_turns_true(sim_cluster):
 
 
 def test_a_long_wait_reports_progress_then_done(sim_cluster):
-    kube = kube_for(sim_cluster)
-    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
-    obj = kube.apply([widget()])[0]
+    kube, obj = with_widget(sim_cluster)
     sim_cluster.store.update_status(
         "example.com/v1",
         "Widget",
@@ -175,7 +181,7 @@ def test_a_long_wait_reports_progress_then_done(sim_cluster):
     timer = set_condition_later(sim_cluster, obj, {"type": "Ready", "status": "True"}, 3.0)
     wait(
         kube,
-        Watched("example.com/v1", "Widget", "default", "gear"),
+        GEAR,
         condition_is_true("Ready"),
         10,
         "Widget gear Ready",
@@ -190,9 +196,7 @@ def test_a_long_wait_reports_progress_then_done(sim_cluster):
 
 
 def test_wait_timeout_names_what_how_long_and_what_it_saw(sim_cluster):
-    kube = kube_for(sim_cluster)
-    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
-    obj = kube.apply([widget()])[0]
+    kube, obj = with_widget(sim_cluster)
     sim_cluster.store.update_status(
         "example.com/v1",
         "Widget",
@@ -230,7 +234,7 @@ def test_wait_timeout_names_what_how_long_and_what_it_saw(sim_cluster):
     with pytest.raises(WaitTimeout) as raised:
         wait(
             kube,
-            Watched("example.com/v1", "Widget", "default", "gear"),
+            GEAR,
             condition_is_true("Ready"),
             1.5,
             "Widget gear in namespace default to have Ready=True",
@@ -247,9 +251,7 @@ def test_wait_timeout_names_what_how_long_and_what_it_saw(sim_cluster):
 
 def test_wait_survives_dropped_watches(make_sim_cluster, caplog):
     sim = make_sim_cluster(faults=["drop-watches"])  # each watch ends after its first event
-    kube = kube_for(sim)
-    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
-    kube.apply([widget()])
+    kube, _ = with_widget(sim)
 
     def change_then_get_ready() -> None:
         # Changes that are not the awaited one, made during the wait: each ends a watch.
@@ -267,7 +269,7 @@ def test_wait_survives_dropped_watches(make_sim_cluster, caplog):
     timer.start()
     state = wait(
         kube,
-        Watched("example.com/v1", "Widget", "default", "gear"),
+        GEAR,
         condition_is_true("Ready"),
         10,
         "Widget gear Ready",
@@ -288,13 +290,11 @@ def test_a_5xx_burst_is_retried_through(sim_cluster):
 
 def test_whole_flow_under_continuous_5xx_bursts(make_sim_cluster):
     sim = make_sim_cluster(faults=["api-5xx-burst"])
-    kube = kube_for(sim)
-    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
-    obj = kube.apply([widget()])[0]
+    kube, obj = with_widget(sim)
     timer = set_condition_later(sim, obj, {"type": "Ready", "status": "True"}, 0.5)
     wait(
         kube,
-        Watched("example.com/v1", "Widget", "default", "gear"),
+        GEAR,
         condition_is_true("Ready"),
         10,
         "Widget gear Ready",
@@ -339,16 +339,14 @@ def test_unreadable_kubeconfig_is_one_clear_line(tmp_path):
 
 def test_a_wait_backs_off_through_5xx_on_its_watch(make_sim_cluster, caplog):
     sim = make_sim_cluster(faults=["drop-watches"])  # every watch ends soon: new ones are made
-    kube = kube_for(sim)
-    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
-    obj = kube.apply([widget()])[0]
+    kube, obj = with_widget(sim)
     arming = threading.Timer(0.3, sim.faults.arm_5xx_burst, args=(3,))
     arming.start()
     timer = set_condition_later(sim, obj, {"type": "Ready", "status": "True"}, 3.0)
     caplog.set_level("INFO", logger="cookbook14.waits")
     state = wait(
         kube,
-        Watched("example.com/v1", "Widget", "default", "gear"),
+        GEAR,
         condition_is_true("Ready"),
         15,
         "Widget gear Ready",
@@ -361,9 +359,7 @@ def test_a_wait_backs_off_through_5xx_on_its_watch(make_sim_cluster, caplog):
 
 def test_a_wait_lists_again_when_its_watch_expires(make_sim_cluster, caplog):
     sim = make_sim_cluster(faults=["drop-watches"])  # an idle watch ends after 1 s
-    kube = kube_for(sim)
-    kube.apply([WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
-    kube.apply([widget()])
+    kube, _ = with_widget(sim)
 
     def churn_then_get_ready() -> None:
         # More writes than the watch history keeps: resuming from the old resourceVersion
@@ -384,7 +380,7 @@ def test_a_wait_lists_again_when_its_watch_expires(make_sim_cluster, caplog):
     caplog.set_level("INFO", logger="cookbook14.waits")
     state = wait(
         kube,
-        Watched("example.com/v1", "Widget", "default", "gear"),
+        GEAR,
         condition_is_true("Ready"),
         20,
         "Widget gear Ready",
