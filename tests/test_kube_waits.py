@@ -337,24 +337,16 @@ def test_unreadable_kubeconfig_is_one_clear_line(tmp_path):
         Kube.from_kubeconfig(tmp_path / "missing")
 
 
-def test_a_wait_backs_off_through_5xx_on_its_watch(make_sim_cluster, caplog):
-    sim = make_sim_cluster(faults=["drop-watches"])  # every watch ends soon: new ones are made
-    kube, obj = with_widget(sim)
-    arming = threading.Timer(0.3, sim.faults.arm_5xx_burst, args=(3,))
-    arming.start()
-    timer = set_condition_later(sim, obj, {"type": "Ready", "status": "True"}, 3.0)
+def test_a_wait_backs_off_through_5xx_on_its_watch(sim_cluster, caplog):
+    kube, obj = with_widget(sim_cluster)
+    sim_cluster.faults.arm_5xx_burst(3, watches_only=True)
+    timer = set_condition_later(sim_cluster, obj, {"type": "Ready", "status": "True"}, 0.5)
     caplog.set_level("INFO", logger="cookbook14.waits")
-    state = wait(
-        kube,
-        GEAR,
-        condition_is_true("Ready"),
-        15,
-        "Widget gear Ready",
-    )
+    state = wait(kube, GEAR, condition_is_true("Ready"), 15, "Widget gear Ready")
     timer.join()
     assert state["default/gear"]["status"]["conditions"][0]["status"] == "True"
     backoffs = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
-    assert backoffs and "HTTP 503" in backoffs[0], caplog.text
+    assert len(backoffs) == 3 and "HTTP 503" in backoffs[0], caplog.text
 
 
 def test_a_wait_lists_again_when_its_watch_expires(make_sim_cluster, caplog):

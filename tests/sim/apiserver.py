@@ -939,9 +939,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _failed_by_burst(self) -> bool:
+    def _failed_by_burst(self, watch: bool = False) -> bool:
         """Answer this request with the 5xx of an armed burst (fault api-5xx-burst), if any."""
-        burst_code = self.api.faults.next_resource_request_error()
+        burst_code = self.api.faults.next_resource_request_error(watch)
         if burst_code is None:
             return False
         error = ServiceUnavailable("the server is currently unable to handle the request")
@@ -1133,7 +1133,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise MethodNotAllowed(
                     "the server does not allow this method on the requested resource"
                 )
-            if not self._failed_by_burst():
+            if not self._failed_by_burst(watch=True):
                 self._watch(rtype, namespace, query)
             return
         if self._failed_by_burst():

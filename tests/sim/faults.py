@@ -46,6 +46,7 @@ class Faults(Set):
         self._resource_requests = 0
         self._burst_remaining = 0
         self._burst_code = 503
+        self._burst_watches_only = False
 
     def __contains__(self, name: object) -> bool:
         return name in self._names
@@ -59,16 +60,19 @@ class Faults(Set):
     def __repr__(self) -> str:
         return f"Faults({sorted(self._names)!r})"
 
-    def arm_5xx_burst(self, count: int, code: int = 503) -> None:
-        """Make the next `count` resource requests (watches included) fail with `code`."""
+    def arm_5xx_burst(self, count: int, code: int = 503, watches_only: bool = False) -> None:
+        """Make the next `count` resource requests (or only watch requests) fail with `code`."""
         with self._lock:
             self._burst_remaining = count
             self._burst_code = code
+            self._burst_watches_only = watches_only
 
-    def next_resource_request_error(self) -> int | None:
+    def next_resource_request_error(self, watch: bool = False) -> int | None:
         """Count one resource request; return the HTTP code it must fail with, if any."""
         with self._lock:
             self._resource_requests += 1
+            if self._burst_watches_only and not watch:
+                return None
             if (
                 API_5XX_BURST in self._names
                 and self._burst_remaining == 0
@@ -76,6 +80,7 @@ class Faults(Set):
             ):
                 self._burst_remaining = BURST_LENGTH
                 self._burst_code = 503
+                self._burst_watches_only = False
             if self._burst_remaining > 0:
                 self._burst_remaining -= 1
                 return self._burst_code
