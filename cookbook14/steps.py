@@ -107,9 +107,9 @@ def install_operator(ctx: StepContext) -> dict:
     namespace = ctx.plan.release.operator_namespace
     deployment = ctx.kube.get("apps/v1", "Deployment", "knative-operator", namespace) or {}
     labels = deployment.get("metadata", {}).get("labels", {})
-    found = labels.get("app.kubernetes.io/version") or labels.get(
-        "operator.knative.dev/release", ""
-    )
+    # The release build turns `app.kubernetes.io/version: devel` into the tag without its "v"
+    # (knative/operator hack/build-from-source: LABEL_YAML_CMD).
+    found = labels.get("app.kubernetes.io/version", "")
     return {"operator_version": found.lstrip("v"), "operator_namespace": namespace}
 
 
