@@ -177,6 +177,13 @@ def test_selecting_some_checks_still_runs_their_step(tmp_path, sim_cluster):
     assert "2 passed" in result.stdout
 
 
+def test_a_recipe_is_selected_with_its_marker(tmp_path, sim_cluster):
+    result, summary = run_suites(tmp_path, *existing(sim_cluster), "-m", "recipe_14_1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "7 passed, 26 deselected" in result.stdout
+    assert recipes(summary)["14.2"]["outcome"] == "not_run"
+
+
 def test_junit_path_given_by_the_user_is_recorded(tmp_path, sim_cluster):
     junit = tmp_path / "elsewhere.xml"
     result, summary = run_suites(tmp_path / "r", *existing(sim_cluster), f"--junitxml={junit}")
