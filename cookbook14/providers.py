@@ -23,7 +23,7 @@ from cookbook14.catalog import Catalog, Version
 from cookbook14.errors import ToolError
 from cookbook14.kube import Kube
 from cookbook14.options import Options
-from cookbook14.plan import MANIFESTS, Plan
+from cookbook14.plan import KOURIER_NAMESPACES, MANIFESTS, Plan
 from cookbook14.tools import check_docker, kind_version, resolve_kind, run
 from cookbook14.waits import Watched, every_condition_true, wait
 
@@ -285,3 +285,12 @@ def detect_ingress_endpoint(kube: Kube, namespaces: tuple[str, ...]) -> tuple[st
                     if address.get("type") in ("ExternalIP", "InternalIP"):
                         return address["address"], int(port["nodePort"])
     return None
+
+
+def ingress_endpoint_for(access: ClusterAccess, kube: Kube) -> tuple[tuple[str, int], str] | None:
+    """Where Kourier answers from this machine and how that was learned: --ingress-endpoint
+    or kind's port mapping first, else the kourier Service; None if neither tells."""
+    if access.ingress_endpoint is not None:
+        return access.ingress_endpoint, "option or kind port mapping"
+    detected = detect_ingress_endpoint(kube, KOURIER_NAMESPACES)
+    return (detected, "kourier Service") if detected else None

@@ -1,7 +1,7 @@
 """Finding Kourier from the host on a cluster the harness did not create."""
 
 from cookbook14.kube import Kube
-from cookbook14.providers import detect_ingress_endpoint
+from cookbook14.providers import ClusterAccess, detect_ingress_endpoint, ingress_endpoint_for
 
 
 def kourier_service(namespace: str) -> dict:
@@ -56,3 +56,28 @@ def test_pending_load_balancer_falls_back_to_a_node_port(sim_cluster):
 def test_no_kourier_means_unknown(sim_cluster):
     kube = Kube.from_kubeconfig(sim_cluster.kubeconfig)
     assert detect_ingress_endpoint(kube, ("kourier-system", "knative-serving")) is None
+
+
+def access(endpoint=None) -> ClusterAccess:
+    return ClusterAccess(None, None, endpoint, "existing", "sim", False, {})
+
+
+def test_ingress_endpoint_prefers_the_option_then_the_kourier_service(sim_cluster):
+    kube = Kube.from_kubeconfig(sim_cluster.kubeconfig)
+    assert ingress_endpoint_for(access(("10.0.0.9", 8080)), kube) == (
+        ("10.0.0.9", 8080),
+        "option or kind port mapping",
+    )
+    assert ingress_endpoint_for(access(), kube) is None
+    sim_cluster.store.create(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "knative-serving"}}
+    )
+    kube.apply([kourier_service("knative-serving")])
+    sim_cluster.store.update_status(
+        "v1",
+        "Service",
+        "kourier",
+        "knative-serving",
+        {"loadBalancer": {"ingress": [{"hostname": "lb.example"}]}},
+    )
+    assert ingress_endpoint_for(access(), kube) == (("lb.example", 80), "kourier Service")
