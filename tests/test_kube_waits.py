@@ -90,19 +90,16 @@ def with_widget(sim) -> tuple[Kube, dict]:
 GEAR = Watched("example.com/v1", "Widget", "default", "gear")
 
 
-def set_condition_later(sim, obj: dict, condition: dict, delay: float) -> threading.Timer:
-    meta = obj["metadata"]
+def set_gear_condition(sim, condition: dict) -> None:
+    sim.store.update_status(
+        "example.com/v1", "Widget", "gear", "default", {"conditions": [condition]}
+    )
 
-    def set_it() -> None:
-        sim.store.update_status(
-            obj["apiVersion"],
-            obj["kind"],
-            meta["name"],
-            meta.get("namespace"),
-            {"conditions": [condition]},
-        )
 
-    timer = threading.Timer(delay, set_it)
+def gear_ready_later(sim, delay: float) -> threading.Timer:
+    timer = threading.Timer(
+        delay, set_gear_condition, args=(sim, {"type": "Ready", "status": "True"})
+    )
     timer.start()
     return timer
 
@@ -143,9 +140,9 @@ def test_unknown_kind_says_it_is_not_served(sim_cluster):
 
 
 def test_wait_returns_when_the_condition_turns_true(sim_cluster):
-    kube, obj = with_widget(sim_cluster)
+    kube, _ = with_widget(sim_cluster)
     seen: list[str] = []
-    timer = set_condition_later(sim_cluster, obj, {"type": "Ready", "status": "True"}, 0.3)
+    timer = gear_ready_later(sim_cluster, 0.3)
     state = wait(
         kube,
         GEAR,
@@ -160,25 +157,13 @@ def test_wait_returns_when_the_condition_turns_true(sim_cluster):
 
 
 def test_a_long_wait_reports_progress_then_done(sim_cluster):
-    kube, obj = with_widget(sim_cluster)
-    sim_cluster.store.update_status(
-        "example.com/v1",
-        "Widget",
-        "gear",
-        "default",
-        {
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "False",
-                    "reason": "Installing",
-                    "message": "one moment",
-                }
-            ]
-        },
+    kube, _ = with_widget(sim_cluster)
+    set_gear_condition(
+        sim_cluster,
+        {"type": "Ready", "status": "False", "reason": "Installing", "message": "one moment"},
     )
     seen: list[str] = []
-    timer = set_condition_later(sim_cluster, obj, {"type": "Ready", "status": "True"}, 3.0)
+    timer = gear_ready_later(sim_cluster, 3.0)
     wait(
         kube,
         GEAR,
@@ -197,20 +182,13 @@ def test_a_long_wait_reports_progress_then_done(sim_cluster):
 
 def test_wait_timeout_names_what_how_long_and_what_it_saw(sim_cluster):
     kube, obj = with_widget(sim_cluster)
-    sim_cluster.store.update_status(
-        "example.com/v1",
-        "Widget",
-        "gear",
-        "default",
+    set_gear_condition(
+        sim_cluster,
         {
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "False",
-                    "reason": "NotReady",
-                    "message": "Waiting on deployments: controller",
-                }
-            ]
+            "type": "Ready",
+            "status": "False",
+            "reason": "NotReady",
+            "message": "Waiting on deployments: controller",
         },
     )
     sim_cluster.store.create(
@@ -257,13 +235,7 @@ def test_wait_survives_dropped_watches(make_sim_cluster, caplog):
         # Changes that are not the awaited one, made during the wait: each ends a watch.
         for size in range(2, 5):
             kube.apply([widget(size=size)])
-        sim.store.update_status(
-            "example.com/v1",
-            "Widget",
-            "gear",
-            "default",
-            {"conditions": [{"type": "Ready", "status": "True"}]},
-        )
+        set_gear_condition(sim, {"type": "Ready", "status": "True"})
 
     timer = threading.Timer(0.5, change_then_get_ready)
     timer.start()
@@ -290,8 +262,8 @@ def test_a_5xx_burst_is_retried_through(sim_cluster):
 
 def test_whole_flow_under_continuous_5xx_bursts(make_sim_cluster):
     sim = make_sim_cluster(faults=["api-5xx-burst"])
-    kube, obj = with_widget(sim)
-    timer = set_condition_later(sim, obj, {"type": "Ready", "status": "True"}, 0.5)
+    kube, _ = with_widget(sim)
+    timer = gear_ready_later(sim, 0.5)
     wait(
         kube,
         GEAR,
@@ -338,9 +310,9 @@ def test_unreadable_kubeconfig_is_one_clear_line(tmp_path):
 
 
 def test_a_wait_backs_off_through_5xx_on_its_watch(sim_cluster, caplog):
-    kube, obj = with_widget(sim_cluster)
+    kube, _ = with_widget(sim_cluster)
     sim_cluster.faults.arm_5xx_burst(3, watches_only=True)
-    timer = set_condition_later(sim_cluster, obj, {"type": "Ready", "status": "True"}, 0.5)
+    timer = gear_ready_later(sim_cluster, 0.5)
     caplog.set_level("INFO", logger="cookbook14.waits")
     state = wait(kube, GEAR, condition_is_true("Ready"), 15, "Widget gear Ready")
     timer.join()
@@ -359,13 +331,7 @@ def test_a_wait_lists_again_when_its_watch_expires(make_sim_cluster, caplog):
         for number in range(1100):
             sim.store.apply(config_map(str(number)))
         time.sleep(1.5)  # let the idle watch end and be resumed from its stale version
-        sim.store.update_status(
-            "example.com/v1",
-            "Widget",
-            "gear",
-            "default",
-            {"conditions": [{"type": "Ready", "status": "True"}]},
-        )
+        set_gear_condition(sim, {"type": "Ready", "status": "True"})
 
     timer = threading.Timer(0.1, churn_then_get_ready)
     timer.start()

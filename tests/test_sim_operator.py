@@ -275,53 +275,30 @@ def test_without_ingress_istio_is_assumed_and_install_fails(sim_cluster: SimClus
     assert "networking.istio.io" in condition(cr, "Ready")["message"]
 
 
-def test_serving_never_ready_fault_keeps_waiting_on_a_deployment(
-    make_sim_cluster: Callable[..., SimCluster],
+@pytest.mark.parametrize(
+    ("fault", "body", "kind", "deployment"),
+    [
+        ("serving-never-ready", SERVING_CR, "KnativeServing", "activator"),
+        ("eventing-never-ready", EVENTING_CR, "KnativeEventing", "eventing-webhook"),
+    ],
+)
+def test_never_ready_fault_keeps_waiting_on_a_deployment(
+    make_sim_cluster: Callable[..., SimCluster], fault: str, body: dict, kind: str, deployment: str
 ) -> None:
-    sim = make_sim_cluster(faults=["serving-never-ready"])
+    sim = make_sim_cluster(faults=[fault])
     install_operator(sim)
-    create_cr(sim, SERVING_CR)
-    waiting = ("False", "NotReady", "Waiting on deployments: activator")
+    create_cr(sim, body)
+    namespace = name = body["metadata"]["name"]
+    waiting = ("False", "NotReady", f"Waiting on deployments: {deployment}")
     ready_history(
-        sim,
-        "KnativeServing",
-        "knative-serving",
-        "knative-serving",
-        lambda cr: condition(cr, "Ready").get("message") == waiting[2],
+        sim, kind, namespace, name, lambda cr: condition(cr, "Ready").get("message") == waiting[2]
     )
-    time.sleep(sim.clock.scaled(20))
-    cr = read_cr(sim, "KnativeServing", "knative-serving", "knative-serving")
-    ready = condition(cr, "Ready")
+    time.sleep(sim.clock.scaled(20))  # it must stay so: nothing to poll for
+    ready = condition(read_cr(sim, kind, namespace, name), "Ready")
     assert (ready["status"], ready["reason"], ready["message"]) == waiting
     pod = (
         client.CoreV1Api(api_client(sim))
-        .list_namespaced_pod("knative-serving", label_selector="app=activator")
-        .items[0]
-    )
-    assert pod.status.container_statuses[0].state.waiting.reason == "ImagePullBackOff"
-
-
-def test_eventing_never_ready_fault_keeps_waiting_on_a_deployment(
-    make_sim_cluster: Callable[..., SimCluster],
-) -> None:
-    sim = make_sim_cluster(faults=["eventing-never-ready"])
-    install_operator(sim)
-    create_cr(sim, EVENTING_CR)
-    waiting = ("False", "NotReady", "Waiting on deployments: eventing-webhook")
-    ready_history(
-        sim,
-        "KnativeEventing",
-        "knative-eventing",
-        "knative-eventing",
-        lambda cr: condition(cr, "Ready").get("message") == waiting[2],
-    )
-    time.sleep(sim.clock.scaled(20))
-    cr = read_cr(sim, "KnativeEventing", "knative-eventing", "knative-eventing")
-    ready = condition(cr, "Ready")
-    assert (ready["status"], ready["reason"], ready["message"]) == waiting
-    pod = (
-        client.CoreV1Api(api_client(sim))
-        .list_namespaced_pod("knative-eventing", label_selector="app=eventing-webhook")
+        .list_namespaced_pod(namespace, label_selector=f"app={deployment}")
         .items[0]
     )
     assert pod.status.container_statuses[0].state.waiting.reason == "ImagePullBackOff"

@@ -1194,16 +1194,10 @@ class _Handler(BaseHTTPRequestHandler):
         query: dict,
         body: bytes,
     ) -> None:
-        labels = parse_label_selector(query.get("labelSelector", ""))
-        fields = parse_field_selector(query.get("fieldSelector", ""), rtype)
         objects, revision = self.api.store.list_with_revision(
             rtype.api_version, rtype.kind, namespace
         )
-        objects = [
-            o
-            for o in objects
-            if labels_match(o["metadata"].get("labels") or {}, labels) and fields_match(o, fields)
-        ]
+        objects = _selected(objects, rtype, query)
         if self._wants_table():
             self._send_json(
                 200, table(rtype, objects, query.get("includeObject", "Metadata"), revision)
@@ -1511,22 +1505,17 @@ class _Handler(BaseHTTPRequestHandler):
         query: dict,
         body: bytes,
     ) -> None:
-        labels = parse_label_selector(query.get("labelSelector", ""))
-        fields = parse_field_selector(query.get("fieldSelector", ""), rtype)
         store = self.api.store
         deleted = []
-        for obj in store.list(rtype.api_version, rtype.kind, namespace):
-            if labels_match(obj["metadata"].get("labels") or {}, labels) and fields_match(
-                obj, fields
-            ):
-                gone = store.delete(
-                    rtype.api_version,
-                    rtype.kind,
-                    obj["metadata"]["name"],
-                    obj["metadata"].get("namespace"),
-                )
-                if gone:
-                    deleted.append(gone)
+        for obj in _selected(store.list(rtype.api_version, rtype.kind, namespace), rtype, query):
+            gone = store.delete(
+                rtype.api_version,
+                rtype.kind,
+                obj["metadata"]["name"],
+                obj["metadata"].get("namespace"),
+            )
+            if gone:
+                deleted.append(gone)
         self._send_json(
             200,
             {
@@ -1695,3 +1684,14 @@ def _not_found(rtype: ResourceType, name: str) -> NotFound:
         f'{rtype.qualified_plural} "{name}" not found',
         {"name": name, "group": rtype.group, "kind": rtype.plural},
     )
+
+
+def _selected(objects: list[dict], rtype: ResourceType, query: dict) -> list[dict]:
+    """The objects a request's labelSelector and fieldSelector pick."""
+    labels = parse_label_selector(query.get("labelSelector", ""))
+    fields = parse_field_selector(query.get("fieldSelector", ""), rtype)
+    return [
+        obj
+        for obj in objects
+        if labels_match(obj["metadata"].get("labels") or {}, labels) and fields_match(obj, fields)
+    ]
