@@ -7,7 +7,7 @@ harness names a version.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import total_ordering
 from pathlib import Path
 
@@ -83,6 +83,9 @@ class Release:
     min_kubernetes: Version
     node: NodeImage
     clamped: tuple[str, ...] = ()
+    # What this operator release installs for a CR without spec.version (serving, eventing,
+    # kourier); empty when the catalog does not know that operator patch.
+    operator_installs: dict[str, Version] = field(default_factory=dict)
 
     def version_of(self, component: str) -> Version:
         return getattr(self, component)
@@ -103,6 +106,7 @@ class Release:
             "node_kubernetes": str(self.node.kubernetes),
             "kind": str(self.node.kind),
             "clamped": list(self.clamped),
+            "operator_installs": {name: str(v) for name, v in self.operator_installs.items()},
         }
 
 
@@ -118,6 +122,10 @@ class Catalog:
         self.book: dict = data["book"]
         self.extras: dict[str, Version] = {
             name: Version.parse(data[name]) for name in ("sockeye", "triggermesh")
+        }
+        self.operator_defaults: dict[Version, dict[str, Version]] = {
+            Version.parse(operator): {name: Version.parse(v) for name, v in installs.items()}
+            for operator, installs in data.get("operator_defaults", {}).items()
         }
         self.warnings: list[str] = [
             f"{entry['recipe']}: {entry['text']}" for entry in data.get("upstream_warnings", [])
@@ -137,6 +145,10 @@ class Catalog:
 
     def resolve(self, requested: str) -> Release:
         """Turn a --knative-version value into exact versions, or explain why it cannot."""
+        release = self._resolve(requested)
+        return replace(release, operator_installs=self.operator_defaults.get(release.operator, {}))
+
+    def _resolve(self, requested: str) -> Release:
         value = requested.strip()
         if value == "book":
             return self._book()

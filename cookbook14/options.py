@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 from cookbook14.errors import UsageError
 
 CLUSTER_PROVIDERS = ("kind", "existing")
+INSTALL_METHODS = ("operator", "yaml")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,13 @@ class Options:
     ingress_endpoint: tuple[str, int] | None = None
     reports_dir: Path = Path("reports")
     timeout_scale: float = 1.0
+    # 14.2 and 14.5: through the Knative Operator (the book's way) or the release YAML files.
+    install_method: str = "operator"
+    # 14.4: the revision's autoscaling window at its minimum, so scale to zero comes sooner.
+    fast: bool = False
+    cold_starts: int = 1
+    # 14.2 on an existing cluster: the domain to configure instead of the default-domain Job.
+    domain: str | None = None
     cache_dir: Path = field(default_factory=lambda: default_cache_dir())
 
     def __post_init__(self) -> None:
@@ -38,6 +46,23 @@ class Options:
             raise UsageError(
                 f"--timeout-scale {self.timeout_scale!r} must be a number greater than 0 "
                 "(2 doubles every deadline, 0.5 halves them)"
+            )
+        if self.install_method not in INSTALL_METHODS:
+            raise UsageError(
+                f"--install-method {self.install_method!r} is not a method; accepted: "
+                "operator (the book's way, default) or yaml (the release YAML files)"
+            )
+        if self.cold_starts < 1:
+            raise UsageError(
+                f"--cold-starts {self.cold_starts!r} must be a whole number of at least 1"
+            )
+        if self.domain is not None and not re.fullmatch(
+            r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*",
+            self.domain,
+        ):
+            raise UsageError(
+                f"--domain {self.domain!r} is not a DNS domain; accepted: lower-case labels "
+                "separated by dots, e.g. 203.0.113.10.sslip.io"
             )
         if self.release_mirror is not None:
             parsed = urlparse(self.release_mirror)
@@ -71,6 +96,15 @@ def parse_timeout_scale(value: str) -> float:
     except ValueError:
         raise UsageError(
             f"--timeout-scale {value!r} is not a number; accepted: a factor greater than 0"
+        ) from None
+
+
+def parse_cold_starts(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(
+            f"--cold-starts {value!r} is not a whole number; accepted: 1 or more"
         ) from None
 
 

@@ -59,9 +59,18 @@ class RunReport:
         self.steps[outcome.recipe] = outcome
         if outcome.status is Status.FAILED:
             (self.folder / "evidence").mkdir(parents=True, exist_ok=True)
-            (self.folder / "evidence" / f"{outcome.recipe}.txt").write_text(
-                f"step {outcome.recipe} ({outcome.title}) failed:\n{outcome.error}\n"
-            )
+            text = f"step {outcome.recipe} ({outcome.title}) failed:\n{outcome.error}\n"
+            if outcome.cluster_evidence:
+                text += f"\n{outcome.cluster_evidence}\n"
+            (self.folder / "evidence" / f"{outcome.recipe}.txt").write_text(text)
+
+    def record_check_evidence(self, recipe: str, check: str, text: str) -> Path:
+        """The cluster's state when a check failed, in evidence/<recipe>-<check>.txt."""
+        folder = self.folder / "evidence"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{recipe}-{check}.txt"
+        path.write_text(text + "\n")
+        return path
 
     def measure(self, recipe: str, name: str, value: float, unit: str) -> None:
         self.measurements.append(Measurement(recipe, name, value, unit))

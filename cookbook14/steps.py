@@ -8,13 +8,17 @@ step that depends on it is blocked by it (not attempted, and not a failure of it
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from pathlib import Path
 
+from cookbook14 import evidence
 from cookbook14.assets import fetch_text
+from cookbook14.catalog import Catalog
 from cookbook14.errors import HarnessError, WaitTimeout
 from cookbook14.kube import Kube, load_documents
+from cookbook14.options import Options
 from cookbook14.plan import Plan, StepPlan, crds_established
 from cookbook14.waits import Progress, wait_for
 
@@ -38,6 +42,8 @@ class StepOutcome:
     evidence: dict = field(default_factory=dict)
     facts: dict = field(default_factory=dict)
     blocked_by: str = ""
+    # The cluster's account of a failure (objects, events, pods, logs), read before cleanup.
+    cluster_evidence: str = ""
     # Whether a test has shown this failure yet; the first test to meet it reports it.
     reported: bool = False
 
@@ -79,12 +85,32 @@ class StepNotImplemented(HarnessError):
     pass
 
 
+def _ignore(*args: object) -> None:
+    """Where nobody records figures or warnings (library use without a report)."""
+
+
 @dataclass
 class StepContext:
+    """What a step action works with: the cluster, its plan, and where its findings go."""
+
     kube: Kube
     plan: Plan
     step: StepPlan
     progress: Progress | None = None
+    options: Options = field(default_factory=Options)
+    catalog: Catalog | None = None
+    # The kubeconfig and context of the cluster under test, for tools (kn) that need them.
+    kubeconfig: Path | None = None
+    context: str | None = None
+    # Outcomes of the steps that ran before (their facts: the kn binary, versions found).
+    earlier: Mapping[str, StepOutcome] = field(default_factory=dict)
+    # measure(name, value, unit): a figure for the report; warn(text): an upstream warning.
+    measure: Callable[[str, float, str], None] = _ignore
+    warn: Callable[[str], None] = _ignore
+
+    def say(self, message: str) -> None:
+        if self.progress:
+            self.progress(message)
 
 
 StepAction = Callable[[StepContext], dict]
@@ -102,23 +128,15 @@ def apply_and_wait(ctx: StepContext) -> dict:
     return {}
 
 
-def install_operator(ctx: StepContext) -> dict:
-    apply_and_wait(ctx)
-    namespace = ctx.plan.release.operator_namespace
-    deployment = ctx.kube.get("apps/v1", "Deployment", "knative-operator", namespace) or {}
-    labels = deployment.get("metadata", {}).get("labels", {})
-    # The release build turns `app.kubernetes.io/version: devel` into the tag without its "v"
-    # (knative/operator hack/build-from-source: LABEL_YAML_CMD).
-    found = labels.get("app.kubernetes.io/version", "")
-    return {"operator_version": found.lstrip("v"), "operator_namespace": namespace}
-
-
-ACTIONS: dict[str, StepAction] = {"14.1": install_operator}
-
-
 def _established(ctx: StepContext, names: list[str]) -> None:
     for planned in crds_established(tuple(names), ctx.plan.deadlines):
         wait_for(ctx.kube, planned, ctx.progress)
+
+
+def _cluster_evidence(ctx: StepContext | None, step: StepPlan) -> str:
+    if ctx is None or ctx.kube is None:
+        return ""
+    return evidence.collect(ctx.kube, step.evidence)
 
 
 class StepRunner:
@@ -128,12 +146,12 @@ class StepRunner:
         self,
         plan: Plan,
         make_context: Callable[[StepPlan], StepContext],
-        actions: dict[str, StepAction] | None = None,
+        actions: Mapping[str, StepAction],
         on_outcome: Callable[[StepOutcome], None] | None = None,
     ) -> None:
         self.plan = plan
         self.make_context = make_context
-        self.actions = ACTIONS if actions is None else actions
+        self.actions = actions
         self.on_outcome = on_outcome
         self.outcomes: dict[str, StepOutcome] = {}
 
@@ -169,15 +187,18 @@ class StepRunner:
             self._record(StepOutcome(recipe, step.title, Status.NOT_IMPLEMENTED))
             raise StepNotImplemented(f"step {recipe} ({step.title}) is not implemented yet")
         outcome = StepOutcome(recipe, step.title, Status.FAILED, started=time.time())
+        ctx = self.make_context(step)
         try:
-            outcome.facts = action(self.make_context(step)) or {}
+            outcome.facts = action(ctx) or {}
             outcome.status = Status.PASSED
         except HarnessError as error:
             outcome.error = str(error)
             if isinstance(error, WaitTimeout):
                 outcome.evidence = error.evidence.to_dict()
+            outcome.cluster_evidence = _cluster_evidence(ctx, step)
         except Exception as error:  # a defect or an upstream surprise: still a failed step
             outcome.error = f"unexpected {type(error).__name__}: {error}"
+            outcome.cluster_evidence = _cluster_evidence(ctx, step)
         except BaseException as interruption:
             outcome.status = Status.INTERRUPTED
             outcome.error = f"interrupted ({type(interruption).__name__})"

@@ -240,7 +240,7 @@ def pods_running(count: int) -> Check:
 
     def check(state: dict[str, dict]) -> Observation:
         ready = [pod for pod in state.values() if _pod_ready(pod)]
-        described = ", ".join(_pod_summary(pod) for pod in state.values()) or "no pods"
+        described = ", ".join(pod_summary(pod) for pod in state.values()) or "no pods"
         return Observation(len(ready) == count == len(state), described)
 
     return check
@@ -256,7 +256,8 @@ def _pod_ready(pod: dict) -> bool:
     )
 
 
-def _pod_summary(pod: dict) -> str:
+def pod_summary(pod: dict) -> str:
+    """`<name> <ready>/<containers> <phase> [<waiting reasons>]`, as kubectl get pods shows it."""
     status = pod.get("status", {})
     statuses = status.get("containerStatuses") or []
     ready = sum(1 for s in statuses if s.get("ready"))
@@ -311,7 +312,7 @@ def _gather(kube: Kube, watched: Watched, state: dict[str, dict], evidence: Evid
             label_selector = ",".join(f"{k}={v}" for k, v in selector.items())
             pods, _ = kube.list("v1", "Pod", watched.namespace, label_selector=label_selector)
             for pod in pods:
-                evidence.observed.append(_pod_summary(pod))
+                evidence.observed.append(pod_summary(pod))
                 evidence.events += kube.events(watched.namespace, pod["metadata"]["name"], "Pod")
     if not names:
         # Nothing to name yet (no pod was ever made): the namespace's events may say why.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from kubernetes import client, config
 
 from tests.sim import SimCluster
+from tests.sim.doubles import BIN_DIR
 
 # --- helpers shared by the tests/test_sim_*.py files -----------------------------------------
 
@@ -85,3 +87,21 @@ def shared_sim_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim
     kubeconfig = tmp_path_factory.mktemp("shared-sim") / "kubeconfig"
     with SimCluster(kubeconfig) as sim:
         yield sim
+
+
+@pytest.fixture
+def kind_env(tmp_path, sim_cluster) -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN_DIR}:{env['PATH']}"
+    env["SIM_KIND_STATE"] = str(tmp_path / "kind-state")
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    env.pop("SIM_DOCKER_DOWN", None)
+    yield env
+    # Whatever a test left, no simulated kind cluster outlives it.
+    clusters = subprocess.run(
+        [BIN_DIR / "kind", "get", "clusters"], env=env, capture_output=True, text=True
+    ).stdout.split()
+    for name in clusters:
+        subprocess.run(
+            [BIN_DIR / "kind", "delete", "cluster", "--name", name], env=env, capture_output=True
+        )

@@ -265,7 +265,7 @@ def test_later_recipes_are_planned_from_the_catalog():
         .source.endswith("/triggermesh/triggermesh/releases/download/v1.26.0/triggermesh-crds.yaml")
     )
     github = {(w.kind, w.name, w.namespace) for w in plan.step("14.7").waits}
-    assert ("StatefulSet", "github-controller-manager", "knative-sources") in github
+    assert ("StatefulSet", "github-controller-manager", "knative-eventing") in github
     assert [s.requires for s in plan.steps] == [
         (),
         ("14.1",),

@@ -11,6 +11,11 @@ NO_SCALE_DOWN = "no-scale-down"
 LOSE_PING_EVENT = "lose-ping-event"
 TAMPERED_KN = "tampered-kn"
 OPERATOR_MISSING_VERSION = "operator-missing-version"
+# An image never pulls (ImagePullBackOff with the registry's reason in the pod status).
+NODEINFO_IMAGE_PULL = "nodeinfo-image-pull"
+TRIGGERMESH_IMAGE_PULL = "triggermesh-image-pull"
+# The mirror's kn binary is not an executable (checksums match what is served).
+KN_NOT_EXECUTABLE = "kn-not-executable"
 
 ALL_FAULTS = (
     SERVING_NEVER_READY,
@@ -21,6 +26,9 @@ ALL_FAULTS = (
     LOSE_PING_EVENT,
     TAMPERED_KN,
     OPERATOR_MISSING_VERSION,
+    NODEINFO_IMAGE_PULL,
+    TRIGGERMESH_IMAGE_PULL,
+    KN_NOT_EXECUTABLE,
 )
 
 # With api-5xx-burst, every BURST_PERIOD-th resource request starts a burst of BURST_LENGTH.
