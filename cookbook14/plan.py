@@ -394,6 +394,7 @@ def _serving_step(
         title="Install Knative Serving",
         requires=("14.1",),
         method="operator",
+        implemented=True,
         applies=(
             Apply("kubectl create ns knative-serving", None, (_namespace("knative-serving"),)),
             Apply("manifests/serving.yaml", "knative-serving", (serving,)),
@@ -504,6 +505,7 @@ def _eventing_step(sources: _Sources, release: Release, deadline: dict[str, floa
         title="Install Knative Eventing",
         requires=("14.1",),
         method="operator",
+        implemented=True,
         applies=(
             Apply("kubectl create ns knative-eventing", None, (_namespace("knative-eventing"),)),
             Apply(
