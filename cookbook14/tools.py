@@ -133,6 +133,24 @@ def install_kn(version: Version, catalog: Catalog, mirror: str | None, cache: Pa
     )
 
 
+def run_kn(
+    kn: Path,
+    args: Sequence[str],
+    kubeconfig: Path | None,
+    context: str | None,
+    timeout: float = 900,
+    check: bool = True,
+) -> subprocess.CompletedProcess:
+    """kn against the cluster under test: its kubeconfig and context are always given
+    explicitly, so kn never falls back to the user's default cluster."""
+    command: list[str | Path] = [kn, *args]
+    if kubeconfig is not None:
+        command += ["--kubeconfig", kubeconfig]
+    if context:
+        command += ["--context", context]
+    return run(command, timeout=timeout, check=check)
+
+
 def _released_for(tool: str, catalog: Catalog) -> tuple[str, str]:
     """This host's (os, arch), if the tool is released for it."""
     os_name, arch = host_platform()
