@@ -83,7 +83,6 @@ class Evidence:
     observed: list[str] = field(default_factory=list)
     conditions: list[Condition] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    logs: dict[str, str] = field(default_factory=dict)
 
     def render(self) -> str:
         lines: list[str] = []
@@ -98,9 +97,6 @@ class Evidence:
             lines += [f"  {event}" for event in self.events]
         else:
             lines.append("events: none")
-        for source, text in self.logs.items():
-            lines.append(f"log of {source} (last lines):")
-            lines += [f"  {line}" for line in text.splitlines()]
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -108,7 +104,6 @@ class Evidence:
             "observed": self.observed,
             "conditions": [vars(c) for c in self.conditions],
             "events": [vars(e) for e in self.events],
-            "logs": self.logs,
         }
 
 

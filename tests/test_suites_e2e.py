@@ -3,6 +3,7 @@ first as an existing cluster, then through the kind provider with the kind and d
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import signal
@@ -33,7 +34,7 @@ def test_recipe_14_1_passes_on_an_existing_cluster(tmp_path, sim_cluster):
     assert summary["cluster"]["provider"] == "existing"
     assert summary["cluster"]["created"] is False
     assert summary["cluster"]["nodes"][0]["kubelet"] == "v1.27.3"
-    assert summary["harness"]["version"]
+    assert summary["harness"]["version"] == importlib.metadata.version("knative-cookbook-harness")
     assert any(w.startswith("14.8: TriggerMesh is unmaintained") for w in summary["warnings"])
     assert any("serving-default-domain.yaml" in d["what"] for d in summary["deviations"])
     folder = next(tmp_path.iterdir())
@@ -104,7 +105,16 @@ def test_a_timed_out_step_reports_the_clusters_evidence(tmp_path, make_sim_clust
         "last conditions:" in step["error"]
         and "Available=False (MinimumReplicasUnavailable)" in step["error"]
     )
-    assert "events:" in step["error"]
+    # The cluster's own account, not just headings: the Deployment's events and its pods.
+    assert re.search(
+        r"events:\n  Normal ScalingReplicaSet Deployment/knative-operator: Scaled up replica set "
+        r"knative-operator-\w+ to 1",
+        step["error"],
+    ), step["error"]
+    assert re.search(r"last seen:\n.*\n  knative-operator-\w+-\w+ 0/\d Pending", step["error"])
+    evidence = next(tmp_path.glob("*/evidence/14.1.txt")).read_text()
+    assert re.search(r"== pods in namespace default\n(.*\n)*knative-operator-\w+-\w+ ", evidence)
+    assert "== logs of pods -l name=knative-operator in default" in evidence, evidence
     assert step["evidence"]["conditions"][0]["reason"] == "MinimumReplicasUnavailable"
     assert "timed out after" in result.stdout
 
@@ -197,7 +207,9 @@ def test_failure_on_kind_exports_logs_then_deletes(tmp_path, sim_cluster, kind_e
     args[args.index("--release-mirror") + 1] = "http://127.0.0.1:9"
     result, summary = run_suites(tmp_path / "reports", *args, env=kind_env)
     assert result.returncode == 1
-    assert list((tmp_path / "reports").glob("*/cluster-logs/*")), "kind export logs ran"
+    logs = next((tmp_path / "reports").glob("*/cluster-logs"))
+    assert (logs / "broken-control-plane" / "kubelet.log").is_file(), "kind export logs ran"
+    assert (logs / "kind-version.txt").read_text().startswith("kind v0.20.0")
     assert kind_clusters(kind_env) == []
 
 
