@@ -178,6 +178,20 @@ def run_pytest(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
             ["--release-mirror", "ftp://x"],
             "ERROR: --release-mirror 'ftp://x' is not an http(s) URL",
         ),
+        (
+            ["--install-method", "helm"],
+            "ERROR: --install-method 'helm' is not a method; accepted: operator (the book's way, "
+            "default) or yaml",
+        ),
+        (["--cold-starts", "two"], "ERROR: --cold-starts 'two' is not a whole number"),
+        (["--cold-starts", "0"], "ERROR: --cold-starts 0 must be a whole number of at least 1"),
+        (["--domain", "Not A Domain"], "ERROR: --domain 'Not A Domain' is not a DNS domain"),
+        (
+            # Checked before any fixture runs: a missing kubeconfig is a bad option (exit 4),
+            # not an unreachable cluster (exit 3).
+            ["--cluster", "existing", "--kubeconfig", "/nonexistent/kubeconfig"],
+            "ERROR: cannot use --kubeconfig /nonexistent/kubeconfig: no such file",
+        ),
     ],
 )
 def test_bad_option_stops_the_run_with_one_line(tmp_path, args, expected):

@@ -8,10 +8,12 @@ import threading
 import time
 
 import pytest
+import yaml
 
 from cookbook14.errors import KubeError, WaitTimeout
 from cookbook14.kube import Kube
 from cookbook14.waits import Watched, condition_is_true, wait, workload_available
+from tests.conftest import run_kubectl
 
 WIDGET_CRD = {
     "apiVersion": "apiextensions.k8s.io/v1",
@@ -353,3 +355,49 @@ def test_a_wait_lists_again_when_its_watch_expires(make_sim_cluster, caplog):
     timer.join()
     assert state["default/gear"]["status"]["conditions"][0]["status"] == "True"
     assert "the watch expired (410 Gone); listing again" in caplog.text
+
+
+def test_a_condition_for_an_older_generation_is_not_taken_as_met(sim_cluster):
+    kube, _ = with_widget(sim_cluster)
+    sim_cluster.store.update_status(
+        "example.com/v1",
+        "Widget",
+        "gear",
+        "default",
+        {"observedGeneration": 1, "conditions": [{"type": "Ready", "status": "True"}]},
+    )
+    kube.apply([widget(size=2)])  # generation 2: the Ready above speaks of generation 1
+    with pytest.raises(WaitTimeout) as stale:
+        wait(kube, GEAR, condition_is_true("Ready"), 1, "Widget gear Ready")
+    assert "Ready=True, but for generation 1 of 2" in str(stale.value)
+    sim_cluster.store.update_status(
+        "example.com/v1",
+        "Widget",
+        "gear",
+        "default",
+        {"observedGeneration": 2, "conditions": [{"type": "Ready", "status": "True"}]},
+    )
+    wait(kube, GEAR, condition_is_true("Ready"), 5, "Widget gear Ready")
+
+
+def test_apply_takes_over_fields_another_manager_owns(sim_cluster):
+    # A person's earlier `kubectl apply --server-side` owns data.key; the harness's apply must
+    # still set it (forced), and own it afterwards, instead of failing with a conflict.
+    run_kubectl(
+        sim_cluster,
+        "apply",
+        "--server-side",
+        "-f",
+        "-",
+        stdin=yaml.safe_dump(config_map("theirs")),
+    )
+    kube = kube_for(sim_cluster)
+    applied = kube.apply([config_map("ours")])[0]
+    assert applied["data"] == {"key": "ours"}
+    owners = {
+        entry["manager"]: entry.get("fieldsV1", {})
+        for entry in applied["metadata"]["managedFields"]
+        if entry.get("operation") == "Apply"
+    }
+    assert "f:key" in owners["cookbook14"].get("f:data", {}), owners
+    assert "f:key" not in owners.get("kubectl", {}).get("f:data", {}), owners
