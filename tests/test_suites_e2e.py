@@ -54,6 +54,19 @@ def test_recipe_14_1_for_knative_1_14_uses_the_operator_namespace(tmp_path, make
     assert step["facts"] == {"operator_version": "1.14.9", "operator_namespace": "knative-operator"}
 
 
+def test_an_operator_of_another_release_is_caught(tmp_path, make_sim_cluster):
+    # The mirror serves another patch's operator.yaml under the planned tag: the check reads the
+    # version the cluster runs, so it must not echo the plan.
+    sim = make_sim_cluster(faults=["operator-release-drift"])
+    result, summary = run_suites(tmp_path, *existing(sim), *ONLY_14_1)
+    assert result.returncode == 1, result.stdout + result.stderr
+    checks = {c["name"]: c for c in recipes(summary)["14.1"]["checks"]}
+    failed = checks["test_operator_is_the_planned_release"]
+    assert failed["outcome"] == "failed"
+    assert "app.kubernetes.io/version='1.11.3', the plan installs 1.11.4" in failed["message"]
+    assert summary["found"]["operator"] == "1.11.3"
+
+
 def test_rerun_on_the_same_cluster_is_safe(tmp_path, sim_cluster):
     for attempt in ("first", "second"):
         result, summary = run_suites(tmp_path / attempt, *existing(sim_cluster), *ONLY_14_1)

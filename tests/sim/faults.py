@@ -9,13 +9,20 @@ API_5XX_BURST = "api-5xx-burst"
 DROP_WATCHES = "drop-watches"
 NO_SCALE_DOWN = "no-scale-down"
 LOSE_PING_EVENT = "lose-ping-event"
+# The ping adapter sends other data, as text/plain, than the PingSource asks for.
+WRONG_PING_EVENT = "wrong-ping-event"
 TAMPERED_KN = "tampered-kn"
 OPERATOR_MISSING_VERSION = "operator-missing-version"
+# The operator installs a Serving patch other than its kodata's default (next patch).
+SERVING_OTHER_VERSION = "serving-other-version"
 # An image never pulls (ImagePullBackOff with the registry's reason in the pod status).
 NODEINFO_IMAGE_PULL = "nodeinfo-image-pull"
 TRIGGERMESH_IMAGE_PULL = "triggermesh-image-pull"
 # The mirror's kn binary is not an executable (checksums match what is served).
 KN_NOT_EXECUTABLE = "kn-not-executable"
+# The mirror's operator.yaml is another patch's build (its labels say so), as a re-tagged or
+# mixed-up asset would be: the harness must read the version, not echo its plan.
+OPERATOR_RELEASE_DRIFT = "operator-release-drift"
 
 ALL_FAULTS = (
     SERVING_NEVER_READY,
@@ -24,11 +31,14 @@ ALL_FAULTS = (
     DROP_WATCHES,
     NO_SCALE_DOWN,
     LOSE_PING_EVENT,
+    WRONG_PING_EVENT,
     TAMPERED_KN,
     OPERATOR_MISSING_VERSION,
+    SERVING_OTHER_VERSION,
     NODEINFO_IMAGE_PULL,
     TRIGGERMESH_IMAGE_PULL,
     KN_NOT_EXECUTABLE,
+    OPERATOR_RELEASE_DRIFT,
 )
 
 # With api-5xx-burst, every BURST_PERIOD-th resource request starts a burst of BURST_LENGTH.

@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from tests.sim import faults
+
 Obj = dict[str, Any]
 
 CREATION_TIMESTAMP = ".metadata.creationTimestamp"
@@ -365,10 +367,11 @@ def operator_namespace(version: str) -> str:
     return OPERATOR_NAMESPACE_FROM_1_14 if minor_of(version) >= (1, 14) else "default"
 
 
-def operator_objects(version: str) -> list[Obj]:
-    """operator.yaml of knative/operator at `version`."""
+def operator_objects(version: str, built_as: str | None = None) -> list[Obj]:
+    """operator.yaml of knative/operator at `version` (labelled as the build `built_as`, which
+    is `version` unless the operator-release-drift fault serves another patch's build)."""
     namespace = operator_namespace(version)
-    labels = knative_labels("knative-operator", version)
+    labels = knative_labels("knative-operator", built_as or version)
     objects: list[Obj] = []
     if namespace != "default":
         objects.append(namespace_object(namespace, labels))
@@ -449,31 +452,6 @@ def operator_objects(version: str) -> list[Obj]:
 
 
 # --- knative/serving ------------------------------------------------------------------------
-
-# config/core/configmaps/autoscaler.yaml defaults (the keys Knative reads; `_example` omitted).
-AUTOSCALER_DEFAULTS = {
-    "container-concurrency-target-percentage": "70",
-    "container-concurrency-target-default": "100",
-    "requests-per-second-target-default": "200",
-    "target-burst-capacity": "211",
-    "stable-window": "60s",
-    "panic-window-percentage": "10.0",
-    "panic-threshold-percentage": "200.0",
-    "max-scale-up-rate": "1000.0",
-    "max-scale-down-rate": "2.0",
-    "enable-scale-to-zero": "true",
-    "scale-to-zero-grace-period": "30s",
-    "scale-to-zero-pod-retention-period": "0s",
-    "pod-autoscaler-class": "kpa.autoscaling.knative.dev",
-    "activator-capacity": "100.0",
-    "initial-scale": "1",
-    "allow-zero-initial-scale": "false",
-    "min-scale": "0",
-    "max-scale": "0",
-    "scale-down-delay": "0s",
-    "max-scale-limit": "0",
-}
-
 
 def serving_crd_objects(version: str) -> list[Obj]:
     """serving-crds.yaml: config/core/300-resources/*.yaml (printer columns as upstream)."""
@@ -638,6 +616,21 @@ def serving_crd_objects(version: str) -> list[Obj]:
     ]
 
 
+def example_data(name: str) -> dict[str, str]:
+    """The data of a serving-core ConfigMap as released: a commented example block only."""
+    return {
+        "_example": (
+            "################################\n"
+            "#                              #\n"
+            "#    EXAMPLE CONFIGURATION     #\n"
+            "#                              #\n"
+            "################################\n"
+            f"# This block is not actually functional configuration of config-{name}: copy the\n"
+            "# keys you want out of it into the data block.\n"
+        )
+    }
+
+
 def serving_core_objects(version: str, namespace: str = SERVING_NAMESPACE) -> list[Obj]:
     """serving-core.yaml without the CRDs."""
     labels = knative_labels("knative-serving", version)
@@ -676,48 +669,37 @@ def serving_core_objects(version: str, namespace: str = SERVING_NAMESPACE) -> li
             "metadata": _meta("queue-proxy", namespace, component("queue-proxy")),
             "spec": {"image": release_image("knative.dev/serving/cmd/queue", version)},
         },
-        config_map("config-autoscaler", namespace, component("autoscaler"), AUTOSCALER_DEFAULTS),
-        config_map(
-            "config-defaults",
-            namespace,
-            component("controller"),
-            {
-                "revision-timeout-seconds": "300",
-                "max-revision-timeout-seconds": "600",
-                "container-name-template": "user-container",
-                "container-concurrency": "0",
-                "enable-service-links": "false",
-            },
+        # config/core/configmaps/*.yaml: every ConfigMap holds only its commented `_example`
+        # (a missing key means the default); config-deployment adds queue-sidecar-image.
+        *(
+            config_map(f"config-{name}", namespace, component(part), example_data(name))
+            for name, part in (
+                ("autoscaler", "autoscaler"),
+                ("defaults", "controller"),
+            )
         ),
         config_map(
             "config-deployment",
             namespace,
             component("controller"),
             {
+                **example_data("deployment"),
                 "queue-sidecar-image": release_image("knative.dev/serving/cmd/queue", version),
-                "registries-skipping-tag-resolving": "kind.local,ko.local,dev.local",
-                "digest-resolution-timeout": "10s",
-                "progress-deadline": "600s",
             },
         ),
-        config_map("config-domain", namespace, component("controller"), {}),
-        config_map("config-features", namespace, component("controller"), {}),
-        config_map(
-            "config-gc",
-            namespace,
-            component("controller"),
-            {
-                "retain-since-create-time": "48h",
-                "retain-since-last-active-time": "15h",
-                "min-non-active-revisions": "20",
-                "max-non-active-revisions": "1000",
-            },
+        *(
+            config_map(f"config-{name}", namespace, component(part), example_data(name))
+            for name, part in (
+                ("domain", "controller"),
+                ("features", "controller"),
+                ("gc", "controller"),
+                ("leader-election", "controller"),
+                ("logging", "logging"),
+                ("network", "networking"),
+                ("observability", "observability"),
+                ("tracing", "tracing"),
+            )
         ),
-        config_map("config-leader-election", namespace, component("controller"), {}),
-        config_map("config-logging", namespace, component("logging"), {}),
-        config_map("config-network", namespace, component("networking"), {}),
-        config_map("config-observability", namespace, component("observability"), {}),
-        config_map("config-tracing", namespace, component("tracing"), {}),
     ]
     for name, cmd, ports in (
         ("activator", "activator", [{"name": "http1", "containerPort": 8012}]),
@@ -945,13 +927,21 @@ def dump(objects: list[Obj]) -> bytes:
     return yaml.safe_dump_all(objects, sort_keys=False).encode()
 
 
+def _drifted(version: str) -> str:
+    """Another patch of the same minor: the one before, or the one after a .0."""
+    major, minor, patch = (int(part) for part in version.split("."))
+    return f"{major}.{minor}.{patch - 1 if patch else patch + 1}"
+
+
 def asset(org: str, repo: str, tag: str, filename: str, sim: object) -> bytes | None:
     """Mirror provider: this module's files for a `knative-vX.Y.Z` tag, else None."""
     version = knative_release_version(tag)
     if version is None:
         return None
     generators = {
-        ("knative", "operator", "operator.yaml"): lambda: operator_objects(version),
+        ("knative", "operator", "operator.yaml"): lambda: operator_objects(
+            version, _drifted(version) if faults.OPERATOR_RELEASE_DRIFT in sim.faults else None
+        ),
         ("knative", "serving", "serving-crds.yaml"): lambda: serving_crd_objects(version),
         ("knative", "serving", "serving-core.yaml"): lambda: serving_core_objects(version),
         ("knative", "serving", "serving-hpa.yaml"): lambda: serving_hpa_objects(version),
