@@ -401,3 +401,19 @@ def test_apply_takes_over_fields_another_manager_owns(sim_cluster):
     }
     assert "f:key" in owners["cookbook14"].get("f:data", {}), owners
     assert "f:key" not in owners.get("kubectl", {}).get("f:data", {}), owners
+
+
+def test_a_wait_for_one_object_ignores_its_ready_neighbours(sim_cluster):
+    # cog lists before gear: a wait that looked at every Widget instead of the named one would
+    # see cog's Ready=True and stop.
+    kube, _ = with_widget(sim_cluster)
+    kube.apply([widget("cog")])
+    sim_cluster.store.update_status(
+        "example.com/v1",
+        "Widget",
+        "cog",
+        "default",
+        {"conditions": [{"type": "Ready", "status": "True"}]},
+    )
+    with pytest.raises(WaitTimeout, match="no Ready condition yet"):
+        wait(kube, GEAR, condition_is_true("Ready"), 1, "Widget gear Ready")
