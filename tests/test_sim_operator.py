@@ -14,11 +14,10 @@ import requests
 import yaml
 from kubernetes import client, utils
 
-from tests.conftest import api_client, condition, mirror_url
+from tests.conftest import KUBECTL, api_client, condition, mirror_url
 from tests.sim import SimCluster
 
 OPERATOR_GROUP, OPERATOR_VERSION = "operator.knative.dev", "v1beta1"
-KUBECTL = "/usr/bin/kubectl"
 
 SERVING_CR = {  # the chapter's serving.yaml plus the sslip.io domain the harness configures
     "apiVersion": "operator.knative.dev/v1beta1",
