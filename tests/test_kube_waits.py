@@ -3,13 +3,14 @@ official kubernetes client (no mocked client objects)."""
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
-import time
 
 import pytest
 import yaml
 
+from cookbook14 import waits
 from cookbook14.errors import KubeError, WaitTimeout
 from cookbook14.kube import Kube
 from cookbook14.waits import Watched, condition_is_true, wait, workload_available
@@ -159,23 +160,30 @@ def test_wait_returns_when_the_condition_turns_true(sim_cluster):
     assert seen == [], "a short wait is quiet"
 
 
-def test_a_long_wait_reports_progress_then_done(sim_cluster):
+def test_a_long_wait_reports_progress_then_done(sim_cluster, monkeypatch):
+    # No quiet period: the first progress line comes with the first slice of the watch, and
+    # saying it makes the Widget ready, so no real-time margin decides the outcome.
+    monkeypatch.setattr(waits, "QUIET_PERIOD", 0.0)
     kube, _ = with_widget(sim_cluster)
     set_gear_condition(
         sim_cluster,
         {"type": "Ready", "status": "False", "reason": "Installing", "message": "one moment"},
     )
     seen: list[str] = []
-    timer = gear_ready_later(sim_cluster, 3.0)
+
+    def progress(message: str) -> None:
+        if not seen:
+            set_gear_condition(sim_cluster, {"type": "Ready", "status": "True"})
+        seen.append(message)
+
     wait(
         kube,
         GEAR,
         condition_is_true("Ready"),
         10,
         "Widget gear Ready",
-        seen.append,
+        progress,
     )
-    timer.join()
     assert re.fullmatch(
         r"waiting for Widget gear Ready \(\d+s of 10s\): Ready=False \(Installing\): one moment",
         seen[0],
@@ -318,7 +326,8 @@ def test_unreadable_kubeconfig_is_one_clear_line(tmp_path):
         Kube.from_kubeconfig(tmp_path / "missing")
 
 
-def test_a_wait_backs_off_through_5xx_on_its_watch(sim_cluster, caplog):
+def test_a_wait_backs_off_through_5xx_on_its_watch(sim_cluster, caplog, monkeypatch):
+    monkeypatch.setattr(waits, "FIRST_BACKOFF", 0.01)  # the doubling is what is tested
     kube, _ = with_widget(sim_cluster)
     sim_cluster.faults.arm_5xx_burst(3, watches_only=True)
     timer = gear_ready_later(sim_cluster, 0.5)
@@ -339,9 +348,19 @@ def test_a_wait_lists_again_when_its_watch_expires(make_sim_cluster, caplog):
         # is answered 410 Gone.
         for number in range(1100):
             sim.store.apply(config_map(str(number)))
-        time.sleep(1.5)  # let the idle watch end and be resumed from its stale version
+        # Ready only once the idle watch ended and its resumption was answered 410.
+        assert relisted.wait(30), "the watch was never resumed from its stale version"
         set_gear_condition(sim, {"type": "Ready", "status": "True"})
 
+    relisted = threading.Event()
+
+    class On410(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "410 Gone" in record.getMessage():
+                relisted.set()
+
+    handler = On410()
+    logging.getLogger("cookbook14.waits").addHandler(handler)
     timer = threading.Timer(0.1, churn_then_get_ready)
     timer.start()
     caplog.set_level("INFO", logger="cookbook14.waits")
@@ -353,6 +372,7 @@ def test_a_wait_lists_again_when_its_watch_expires(make_sim_cluster, caplog):
         "Widget gear Ready",
     )
     timer.join()
+    logging.getLogger("cookbook14.waits").removeHandler(handler)
     assert state["default/gear"]["status"]["conditions"][0]["status"] == "True"
     assert "the watch expired (410 Gone); listing again" in caplog.text
 

@@ -103,10 +103,10 @@ def test_a_failed_operator_step_blocks_every_later_recipe(tmp_path, sim_cluster)
 
 
 def test_a_timed_out_step_reports_the_clusters_evidence(tmp_path, make_sim_cluster):
-    # Pods take ~10 s to start in a sim five times slower than real; the deadlines shrink to a
-    # hundredth (CRDs 1.2 s, which they meet; Deployments 3 s, which they do not).
-    sim = make_sim_cluster(time_scale=5.0)
-    result, summary = run_suites(tmp_path, *existing(sim), "--timeout-scale", "0.01", *ONLY_14_1)
+    # Pods take ~40 s to start in a sim twenty times slower than real; the deadlines shrink to
+    # a fiftieth (CRDs 2.4 s, which they meet at once; Deployments 6 s, which they cannot).
+    sim = make_sim_cluster(time_scale=20.0)
+    result, summary = run_suites(tmp_path, *existing(sim), "--timeout-scale", "0.02", *ONLY_14_1)
     assert result.returncode == 1, result.stdout + result.stderr
     step = recipes(summary)["14.1"]["step"]
     assert step["status"] == "failed"
