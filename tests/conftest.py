@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
 
 from tests.sim import SimCluster
 from tests.sim.doubles import BIN_DIR
@@ -60,6 +63,88 @@ def condition(obj: Any, condition_type: str) -> dict:
         if item.get("type") == condition_type:
             return item
     return {}
+
+
+# The test CRDs and objects the access-layer and API-server tests share.
+WIDGET_CRD = {
+    "apiVersion": "apiextensions.k8s.io/v1",
+    "kind": "CustomResourceDefinition",
+    "metadata": {"name": "widgets.example.com"},
+    "spec": {
+        "group": "example.com",
+        "scope": "Namespaced",
+        "names": {
+            "plural": "widgets",
+            "singular": "widget",
+            "kind": "Widget",
+            "shortNames": ["wd"],
+        },
+        "versions": [
+            {
+                "name": "v1alpha1",
+                "served": True,
+                "storage": False,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": True,
+                    }
+                },
+            },
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": True,
+                    }
+                },
+            },
+        ],
+    },
+}
+
+
+def status_of(error: ApiException) -> dict:
+    return json.loads(error.body)
+
+
+def config_map(
+    name: str, namespace: str = "default", data: dict | None = None, **labels: str
+) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": namespace, "labels": labels},
+        "data": {"key": "value"} if data is None else data,
+    }
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 3.0) -> object:
+    """The self-tests' one polling helper: the first truthy result of `predicate`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def install_crd(api: client.ApiClient, crd: dict) -> None:
+    extensions = client.ApiextensionsV1Api(api)
+    extensions.create_custom_resource_definition(crd)
+
+    def established() -> bool:
+        live = extensions.read_custom_resource_definition(crd["metadata"]["name"])
+        return any(
+            c.type == "Established" and c.status == "True" for c in (live.status.conditions or [])
+        )
+
+    wait_until(established)
 
 
 # --- fixtures ---------------------------------------------------------------------------------

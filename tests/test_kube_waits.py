@@ -14,37 +14,7 @@ from cookbook14 import waits
 from cookbook14.errors import KubeError, WaitTimeout
 from cookbook14.kube import Kube
 from cookbook14.waits import Watched, condition_is_true, wait, workload_available
-from tests.conftest import run_kubectl
-
-WIDGET_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "widgets.example.com"},
-    "spec": {
-        "group": "example.com",
-        "names": {
-            "plural": "widgets",
-            "singular": "widget",
-            "kind": "Widget",
-            "listKind": "WidgetList",
-        },
-        "scope": "Namespaced",
-        "versions": [
-            {
-                "name": "v1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": True,
-                    }
-                },
-            }
-        ],
-    },
-}
+from tests.conftest import WIDGET_CRD, config_map, run_kubectl
 
 
 def widget(name: str = "gear", size: int = 1) -> dict:
@@ -56,13 +26,8 @@ def widget(name: str = "gear", size: int = 1) -> dict:
     }
 
 
-def config_map(value: str) -> dict:
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {"name": "settings", "namespace": "default"},
-        "data": {"key": value},
-    }
+def settings(value: str) -> dict:
+    return config_map("settings", data={"key": value})
 
 
 def kube_for(sim) -> Kube:
@@ -109,10 +74,10 @@ def gear_ready_later(sim, delay: float) -> threading.Timer:
 
 def test_apply_creates_then_leaves_unchanged_then_changes(sim_cluster):
     kube = kube_for(sim_cluster)
-    created = kube.apply([config_map("one")])[0]
-    again = kube.apply([config_map("one")])[0]
+    created = kube.apply([settings("one")])[0]
+    again = kube.apply([settings("one")])[0]
     assert again["metadata"]["resourceVersion"] == created["metadata"]["resourceVersion"]
-    changed = kube.apply([config_map("two")])[0]
+    changed = kube.apply([settings("two")])[0]
     assert changed["metadata"]["resourceVersion"] != created["metadata"]["resourceVersion"]
     assert kube.get("v1", "ConfigMap", "settings", "default")["data"] == {"key": "two"}
 
@@ -127,7 +92,7 @@ def test_apply_installs_crds_before_their_custom_resources(sim_cluster):
 
 def test_a_refused_request_is_not_retried_and_quotes_the_server(sim_cluster, caplog):
     kube = kube_for(sim_cluster)
-    bad = config_map("x")
+    bad = settings("x")
     bad["metadata"]["name"] = "Not_A_Name"
     caplog.set_level("INFO", logger="cookbook14.kube")
     with pytest.raises(KubeError) as raised:
@@ -264,9 +229,9 @@ def test_wait_survives_dropped_watches(make_sim_cluster, caplog):
 
 def test_a_5xx_burst_is_retried_through(sim_cluster):
     kube = kube_for(sim_cluster)
-    kube.apply([config_map("one")])
+    kube.apply([settings("one")])
     sim_cluster.faults.arm_5xx_burst(3)
-    assert kube.apply([config_map("two")])[0]["data"] == {"key": "two"}
+    assert kube.apply([settings("two")])[0]["data"] == {"key": "two"}
     sim_cluster.faults.arm_5xx_burst(3, code=500)
     assert kube.get("v1", "ConfigMap", "settings", "default")["data"] == {"key": "two"}
 
@@ -347,7 +312,7 @@ def test_a_wait_lists_again_when_its_watch_expires(make_sim_cluster, caplog):
         # More writes than the watch history keeps: resuming from the old resourceVersion
         # is answered 410 Gone.
         for number in range(1100):
-            sim.store.apply(config_map(str(number)))
+            sim.store.apply(settings(str(number)))
         # Ready only once the idle watch ended and its resumption was answered 410.
         assert relisted.wait(30), "the watch was never resumed from its stale version"
         set_gear_condition(sim, {"type": "Ready", "status": "True"})
@@ -409,10 +374,10 @@ def test_apply_takes_over_fields_another_manager_owns(sim_cluster):
         "--server-side",
         "-f",
         "-",
-        stdin=yaml.safe_dump(config_map("theirs")),
+        stdin=yaml.safe_dump(settings("theirs")),
     )
     kube = kube_for(sim_cluster)
-    applied = kube.apply([config_map("ours")])[0]
+    applied = kube.apply([settings("ours")])[0]
     assert applied["data"] == {"key": "ours"}
     owners = {
         entry["manager"]: entry.get("fieldsV1", {})
