@@ -114,3 +114,13 @@ def test_an_interrupted_step_is_recorded_and_the_interrupt_goes_on(plan):
         runner.ensure("14.1")
     assert runner.outcomes["14.1"].status is Status.INTERRUPTED
     assert runner.outcomes["14.1"].error == "interrupted (KeyboardInterrupt)"
+
+
+def test_a_steps_facts_are_kept_with_its_outcome(plan):
+    runner = StepRunner(
+        plan,
+        make_context=lambda step: None,
+        actions={"14.1": lambda ctx: {"operator_version": "1.11.4"}},
+    )
+    assert runner.ensure("14.1").facts == {"operator_version": "1.11.4"}
+    assert runner.outcomes["14.1"].status is Status.PASSED
