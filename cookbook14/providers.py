@@ -149,7 +149,7 @@ class KindProvider:
             self.options.kind_bin, needed, self.catalog, self.options.mirror, self.options.cache_dir
         )
         name = self.options.cluster_name
-        kubeconfig = self.options.kubeconfig or (self.run_dir / "kubeconfig")
+        kubeconfig = self.options.kubeconfig or private_kubeconfig(self.options.cache_dir, name)
         image = self.plan.cluster.node_image
         self.cluster = LoggedKindCluster(name, kubeconfig, image, kind)
         reused = self.cluster.exists()
@@ -231,6 +231,18 @@ class KindProvider:
         path = self.run_dir / "kind-config.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
+
+
+def private_kubeconfig(cache_dir: Path, cluster_name: str) -> Path:
+    """Where the kubeconfig of a kind cluster goes: the cache, readable by this user only. It
+    holds the cluster's admin key, so never the run folder, which CI uploads as an artifact."""
+    folder = cache_dir / "kubeconfigs"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    path = folder / f"{cluster_name}.yaml"
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    return path
 
 
 def make_provider(options: Options, plan: Plan, catalog: Catalog, run_dir: Path):

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -185,6 +186,14 @@ def test_kind_cluster_is_created_used_and_deleted(tmp_path, sim_cluster, kind_en
     assert "applied CustomResourceDefinition knativeservings.operator.knative.dev" in log
     assert summary["found"]["kubernetes"] == "v1.27.3"
     assert kind_clusters(kind_env) == [], "the cluster this run created is deleted"
+    # The kubeconfig (the cluster's admin credentials) stays in the private cache, never in
+    # the run folder that CI uploads.
+    kubeconfig = Path(summary["cluster"]["kubeconfig"])
+    assert kubeconfig.parent == Path(kind_env["XDG_CACHE_HOME"]) / "cookbook14" / "kubeconfigs"
+    assert kubeconfig.stat().st_mode & 0o077 == 0
+    for path in (tmp_path / "reports").rglob("*"):
+        if path.is_file():
+            assert "sim-token-not-a-secret" not in path.read_text(errors="replace"), path
 
 
 def test_existing_kind_cluster_is_reused_and_kept(tmp_path, sim_cluster, kind_env):
