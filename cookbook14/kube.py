@@ -403,7 +403,9 @@ class _TimedDynamicClient(DynamicClient):
 def load_documents(text: str, source: str) -> list[dict]:
     """The objects of a multi-document YAML manifest; anything else is an AssetError."""
     try:
-        documents = [doc for doc in yaml.safe_load_all(text) if doc]
+        # libyaml's loader where PyYAML was built with it: release files run to megabytes.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        documents = [doc for doc in yaml.load_all(text, Loader=loader) if doc]
     except yaml.YAMLError as error:
         raise AssetError(f"{source} is not valid YAML: {str(error).splitlines()[0]}") from None
     for number, doc in enumerate(documents, 1):
