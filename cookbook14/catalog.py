@@ -83,6 +83,9 @@ class Release:
     min_kubernetes: Version
     node: NodeImage
     clamped: tuple[str, ...] = ()
+    # Components asked at a patch newer than the catalog knows (a release out since): tried as
+    # asked, their release assets decide whether they exist.
+    uncatalogued: tuple[str, ...] = ()
     # What this operator release installs for a CR without spec.version (serving, eventing,
     # kourier); empty when the catalog does not know that operator patch.
     operator_installs: dict[str, Version] = field(default_factory=dict)
@@ -106,6 +109,7 @@ class Release:
             "node_kubernetes": str(self.node.kubernetes),
             "kind": str(self.node.kind),
             "clamped": list(self.clamped),
+            "uncatalogued": list(self.uncatalogued),
             "operator_installs": {name: str(v) for name, v in self.operator_installs.items()},
         }
 
@@ -141,7 +145,7 @@ class Catalog:
 
     def accepted_values(self) -> str:
         keys = sorted(self.minors, key=Version.parse)
-        return f"book, latest, a minor {keys[0]}..{keys[-1]}, or an exact 1.Y.Z within them"
+        return f"book, latest, a minor {keys[0]}..{keys[-1]}, or an exact 1.Y.Z of one of them"
 
     def resolve(self, requested: str) -> Release:
         """Turn a --knative-version value into exact versions, or explain why it cannot."""
@@ -164,7 +168,8 @@ class Catalog:
         if version.minor_key not in self.minors:
             raise UsageError(
                 f"--knative-version {requested!r}: Knative {version.minor_key} is not in the "
-                f"catalog; accepted: {self.accepted_values()}"
+                f"catalog; accepted: {self.accepted_values()} (`cookbook14 releases` prints the "
+                "entry a new minor needs)"
             )
         if re.fullmatch(r"v?\d+\.\d+", value):
             return self._minor_release(value, version.minor_key)
@@ -200,25 +205,28 @@ class Catalog:
         )
 
     def _exact_release(self, requested: str, version: Version) -> Release:
-        """1.Y.Z pins every component to that patch, clamped to the newest catalogued one."""
+        """1.Y.Z pins every component to that patch. A patch newer than the newest catalogued
+        operator of its minor came out after the catalog was written: every component is tried
+        at that patch as asked and marked uncatalogued (its release assets decide whether it
+        exists). Otherwise the catalog knows the minor's patches, and a component without that
+        patch is clamped to its newest catalogued one."""
         entry = self.minors[version.minor_key]
-        newest_operator = entry.versions["operator"]
-        if version > newest_operator:
-            raise UsageError(
-                f"--knative-version {requested!r}: the newest catalogued {entry.minor} operator "
-                f"release is {newest_operator}; accepted: {self.accepted_values()}"
-            )
+        newer_than_catalog = version > entry.versions["operator"]
         chosen: dict[str, Version] = {}
         clamped: list[str] = []
+        uncatalogued: list[str] = []
         for name in COMPONENTS:
             newest = entry.versions[name]
-            if version > newest:
+            chosen[name] = version
+            if version <= newest:
+                continue
+            if newer_than_catalog:
+                uncatalogued.append(name)
+            else:
                 chosen[name] = newest
                 clamped.append(
                     f"{name} has no release {version} (newest catalogued: {newest}); using {newest}"
                 )
-            else:
-                chosen[name] = version
         return Release(
             requested=requested,
             minor=entry.minor,
@@ -226,6 +234,7 @@ class Catalog:
             min_kubernetes=entry.min_kubernetes,
             node=entry.node,
             clamped=tuple(clamped),
+            uncatalogued=tuple(uncatalogued),
         )
 
 

@@ -46,6 +46,12 @@ def run(
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
     except FileNotFoundError:
         raise ToolError(f"{command[0]} was not found") from None
+    except OSError as error:
+        # ENOEXEC ("Exec format error"): a program built for another OS or architecture.
+        raise ToolError(
+            f"{command[0]} cannot be run on this machine ({platform.system()}/"
+            f"{platform.machine()}): {error.strerror or error}"
+        ) from None
     except subprocess.TimeoutExpired:
         raise ToolError(f"`{' '.join(command)}` did not finish within {timeout:.0f}s") from None
     for stream in (result.stdout, result.stderr):

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,7 +16,11 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from tests.sim import SimCluster
-from tests.sim.doubles import BIN_DIR
+from tests.sim.doubles import BIN_DIR, PYTHON_ENV
+
+# Every tool double started from here (bin/kind, bin/docker, and whatever they start) runs
+# with the interpreter of this test session, whichever virtual environment that is.
+os.environ[PYTHON_ENV] = sys.executable
 
 # --- helpers shared by the tests/test_sim_*.py files -----------------------------------------
 

@@ -4,11 +4,12 @@ the simulated cluster, as an existing cluster or through the kind provider with 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.sim.doubles import BIN_DIR
+from tests.sim.doubles import BIN_DIR, with_this_python
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,7 +33,7 @@ def run_suites(
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=env,
+        env=with_this_python(dict(os.environ) if env is None else env),
     )
     summaries = list(reports.glob("*/summary.json"))
     assert len(summaries) == 1, result.stdout + result.stderr

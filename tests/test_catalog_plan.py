@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cookbook14.catalog import Catalog, Version
+from cookbook14.catalog import COMPONENTS, Catalog, Version
 from cookbook14.errors import UsageError
 from cookbook14.options import Options
 from cookbook14.plan import build_plan
@@ -116,6 +116,7 @@ def test_exact_version_clamps_components_and_says_so():
     assert str(plan.release.serving) == "1.14.2"
     clamped = [d.what + " " + d.why for d in plan.deviations if d.what == "version pinning"]
     assert any("serving has no release 1.14.5" in text for text in clamped), plan.deviations
+    assert plan.release.uncatalogued == ()
 
 
 def test_mirror_replaces_github_in_every_url():
@@ -137,7 +138,6 @@ def test_timeout_scale_multiplies_every_deadline():
         ("9.9", "Knative 9.9 is not in the catalog"),
         ("1.99", "Knative 1.99 is not in the catalog"),
         ("one.two", "is not a version"),
-        ("1.11.99", "the newest catalogued 1.11 operator release is 1.11.12"),
     ],
 )
 def test_bad_version_names_the_accepted_values(catalog, value, expected):
@@ -145,6 +145,25 @@ def test_bad_version_names_the_accepted_values(catalog, value, expected):
         catalog.resolve(value)
     assert expected in str(raised.value)
     assert "accepted: book, latest, a minor 1.11..1.23" in str(raised.value)
+
+
+def test_an_unknown_minor_points_at_the_release_finder(catalog):
+    with pytest.raises(UsageError, match=r"`cookbook14 releases`"):
+        catalog.resolve("1.24")
+
+
+def test_a_patch_newer_than_the_catalog_is_tried_as_asked_not_clamped(catalog):
+    # A release out this morning: the catalog's newest 1.11 operator is 1.11.12. Every component
+    # is planned at 1.11.99 and marked uncatalogued; the release's assets decide if it exists.
+    plan = plan_for("1.11.99")
+    release = plan.release
+    assert {str(release.version_of(name)) for name in COMPONENTS} == {"1.11.99"}
+    assert release.clamped == ()
+    assert set(release.uncatalogued) == set(COMPONENTS)
+    assert release.operator_installs == {}, "what an unknown operator patch installs is unknown"
+    assert release.to_dict()["uncatalogued"] == list(COMPONENTS)
+    assert any(d.what == "uncatalogued release 1.11.99" for d in plan.deviations), plan.deviations
+    assert plan.step("14.1").applies[0].source.endswith("/knative-v1.11.99/operator.yaml")
 
 
 def run_pytest(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
@@ -323,4 +342,44 @@ def test_existing_cluster_plan_keeps_the_clusters_domain():
     )
     assert "domain" not in cr["spec"]["config"]
     assert plan.cluster.domain is None and plan.cluster.node_image is None
-    assert any("serving-default-domain.yaml is not applied" in d.what for d in plan.deviations)
+    assert any(
+        "serving-default-domain.yaml is applied only if the kourier Service has an external IP"
+        in d.what
+        for d in plan.deviations
+    )
+    job = next(alt for alt in plan.step("14.2").alternatives if alt.name == "default-domain")
+    assert job.applies[0].source.endswith(
+        "/knative/serving/releases/download/knative-v1.11.0/serving-default-domain.yaml"
+    )
+    assert job.waits[0].describe() == (
+        "Job default-domain in namespace knative-serving to have Complete=True"
+    )
+
+
+@pytest.mark.parametrize("method", ["operator", "yaml"])
+def test_domain_option_is_configured_the_way_the_install_method_allows(method):
+    plan = plan_for("book", cluster="existing", domain="example.test", install_method=method)
+    step = plan.step("14.2")
+    documents = [doc for a in step.applies for doc in a.documents]
+    if method == "operator":
+        cr = next(doc for doc in documents if doc["kind"] == "KnativeServing")
+        assert cr["spec"]["config"]["domain"] == {"example.test": ""}
+    else:
+        config = {d["metadata"]["name"]: d["data"] for d in documents if d["kind"] == "ConfigMap"}
+        assert config["config-domain"] == {"example.test": ""}
+    assert step.method == method
+    assert not [alt for alt in step.alternatives if alt.name == "default-domain"]
+    assert plan.cluster.domain == "example.test"
+    reasons = [d.why for d in plan.deviations if "example.test" in d.what]
+    assert reasons == ["--domain was given"]
+
+
+def test_plan_shows_serving_implemented_with_its_install_method(tmp_path):
+    result = run_pytest(
+        "suites/", "--plan", "--install-method", "yaml", "--reports-dir", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    serving = json.loads(result.stdout)["steps"][1]
+    assert (serving["recipe"], serving["implemented"], serving["method"]) == ("14.2", True, "yaml")
+    assert [a["name"] for a in serving["alternatives"]] == ["operator"]
+    assert serving["evidence"]["namespaces"] == ["knative-serving", "kourier-system"]

@@ -12,6 +12,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -22,7 +23,7 @@ from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
 from tests.sim import mirror
-from tests.sim.doubles import BIN_DIR, REPO_ROOT
+from tests.sim.doubles import BIN_DIR, PYTHON_ENV, REPO_ROOT
 from tests.sim.mirror import binaries
 
 SIM_AVAILABLE = importlib.util.find_spec("tests.sim.__main__") is not None
@@ -149,6 +150,21 @@ def test_docker_info_fails_like_docker_when_the_daemon_is_down(tool_env: dict[st
         "Is the docker daemon running?"
     ) in result.stderr
     assert "Server Version" not in result.stdout
+
+
+@pytest.mark.parametrize("tool", ["docker", "kind"])
+def test_the_doubles_run_with_the_interpreter_of_the_tests(tmp_path: Path, tool: str) -> None:
+    """Whatever virtual environment runs the self-tests (tox's, a CI's), the launchers in
+    bin/ start the doubles with it, not with ./.venv's or the system's python3."""
+    assert os.environ[PYTHON_ENV] == sys.executable, "conftest points the launchers here"
+    used = tmp_path / "used"
+    interpreter = tmp_path / "python"
+    interpreter.write_text(f'#!/bin/sh\necho "$@" > {used}\nexec {sys.executable} "$@"\n')
+    interpreter.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", PYTHON_ENV: str(interpreter), "HOME": str(tmp_path)}
+    result = run([str(BIN_DIR / tool), "version"], env)
+    assert result.returncode == 0, result.stderr
+    assert used.read_text() == f"-m tests.sim.doubles.{tool} version\n"
 
 
 # --- kind -----------------------------------------------------------------------------------
@@ -463,6 +479,23 @@ def test_kn_service_create_waits_for_ready(cluster) -> None:
         "knative/serving/releases/download/knative-v1.11.0/serving-crds.yaml",
         "knative/serving/releases/download/knative-v1.11.0/serving-core.yaml",
         "knative-extensions/net-kourier/releases/download/knative-v1.11.0/kourier.yaml",
+    )
+    # Kourier routes only the ingress class config-network names (as the book's CR sets it).
+    subprocess.run(
+        [
+            "kubectl",
+            "-n",
+            "knative-serving",
+            "patch",
+            "configmap",
+            "config-network",
+            "-p",
+            '{"data": {"ingress-class": "kourier.ingress.networking.knative.dev"}}',
+        ],
+        env=cluster.env,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
     result = kn(
         "service",

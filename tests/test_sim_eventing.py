@@ -10,7 +10,7 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from kubernetes.client.rest import ApiException
 from tests.conftest import api_client, condition, mirror_url, run_kubectl
 from tests.sim import SimCluster
 from tests.sim.apps.sockeye import SockeyeApp
+from tests.sim.knative.eventing import EventingController, has_finalizer, rfc3339_nano
 from tests.sim.mirror import eventing as eventing_files
 
 OPERATOR_TAG = "knative-v1.11.4"
@@ -202,7 +203,8 @@ def receive_event(cluster: Cluster, socket: websocket.WebSocket, timeout: float)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            return json.loads(socket.recv())
+            # sockeye JSON-encodes each event twice (ws.go: websocket.JSON.Send of a string).
+            return json.loads(json.loads(socket.recv()))
         except websocket.WebSocketTimeoutException:
             requests.get(
                 f"http://{cluster.sim.ingress_endpoint}/",
@@ -213,7 +215,8 @@ def receive_event(cluster: Cluster, socket: websocket.WebSocket, timeout: float)
 
 
 def ready_transitions(cluster: Cluster, until_ready_within: float) -> list[tuple[str, str]]:
-    """(status, reason) of the PingSource's Ready condition, as watched, until it is True."""
+    """(status, reason) of the PingSource's Ready condition, as watched, until it is True with
+    the adapter running."""
     seen: list[tuple[str, str]] = []
     stream = watch.Watch()
     deadline = time.monotonic() + until_ready_within
@@ -232,9 +235,15 @@ def ready_transitions(cluster: Cluster, until_ready_within: float) -> list[tuple
         state = (ready.get("status", ""), ready.get("reason", ""))
         if not seen or seen[-1] != state:
             seen.append(state)
-        if state[0] == "True" or time.monotonic() > deadline:
+        # The first True comes from the adapter's stale 0/0 Available: go on until it runs.
+        if (state[0] == "True" and adapter_running(cluster)) or time.monotonic() > deadline:
             stream.stop()
     return seen
+
+
+def adapter_running(cluster: Cluster) -> bool:
+    adapter = cluster.apps.read_namespaced_deployment("pingsource-mt-adapter", "knative-eventing")
+    return (adapter.status.available_replicas or 0) >= 1
 
 
 def wait_until_mid_period(period: float) -> float:
@@ -327,7 +336,7 @@ def test_sockeye_prints_and_broadcasts_like_sdk_go_2_3() -> None:
             headers={"Content-Type": "application/cloudevents+json"},
         )
         assert response.status_code == 200
-        pushed = json.loads(socket.recv())
+        pushed = json.loads(json.loads(socket.recv()))
         socket.close()
         malformed = requests.post(
             f"http://127.0.0.1:{port}/", data=b"{}", timeout=5, headers={"Ce-Specversion": "1.0"}
@@ -337,6 +346,8 @@ def test_sockeye_prints_and_broadcasts_like_sdk_go_2_3() -> None:
     finally:
         app.stop()
     assert lines[0].endswith(" Server starting on port 8080")
+    assert lines[1].endswith(" WS connection...")
+    lines = lines[1:]
     assert lines[1:13] == [
         "got Validation: valid",
         "Context Attributes,",
@@ -357,6 +368,8 @@ def test_sockeye_prints_and_broadcasts_like_sdk_go_2_3() -> None:
         '"application/json","id":"42","knativearrivaltime":"now","source":"/test",'
         '"specversion":"1.0","subject":"s","type":"test.type"}'
     )
+    assert " Broadasting message to client " in lines[21]
+    assert lines[22].endswith('"type":"test.type"} - true')
     assert pushed["data"] == {"b": 1, "a": [1, 2]}
 
 
@@ -394,7 +407,7 @@ def test_github_source_is_served_when_enabled(operator_cluster: Cluster) -> None
         lambda: (
             (
                 operator_cluster.apps.read_namespaced_stateful_set(
-                    "github-controller-manager", "knative-sources"
+                    "github-controller-manager", "knative-eventing"
                 ).status.ready_replicas
                 or 0
             )
@@ -407,6 +420,8 @@ def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster)
     cluster = operator_cluster
     period = cluster.sim.clock.scaled(60)
     cluster.kubectl("apply", "-f", "-", stdin=PINGSOURCE_YAML)
+    # Ready is True first on the adapter's stale 0/0 Available: wait for the adapter, then Ready.
+    wait_for("pingsource-mt-adapter running", lambda: adapter_running(cluster))
     source = cluster.wait_cr_ready(
         "sources.knative.dev", "v1", "default", "pingsources", PING_SOURCE
     )
@@ -414,7 +429,8 @@ def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster)
     table = cluster.kubectl("get", "pingsource", PING_SOURCE).splitlines()
     assert table[0].split() == ["NAME", "SINK", "SCHEDULE", "AGE", "READY", "REASON"]
     assert table[1].split()[-1] == "True"
-    assert source["metadata"]["finalizers"] == ["pingsources.sources.knative.dev"]
+    # Operator 1.11.4 installs eventing 1.11.1: the PingSource finalizer came with 1.11.3.
+    assert "finalizers" not in source["metadata"]
     assert source["status"]["ceAttributes"] == [
         {
             "source": "/apis/v1/namespaces/default/pingsources/ping-source",
@@ -582,9 +598,9 @@ def test_yaml_installed_eventing_loses_only_the_first_ping_event(
         == 1
     )
 
+    first_tick = wait_until_mid_period(period)
     socket = open_sockeye_websocket(cluster, timeout=period / 2)
     try:
-        first_tick = wait_until_mid_period(period)
         cluster.custom.patch_namespaced_custom_object(
             "sources.knative.dev",
             "v1",
@@ -657,3 +673,35 @@ def test_eventing_webhook_refuses_invalid_ping_sources(
         'admission webhook "validation.webhook.eventing.knative.dev" denied the request: '
         f"validation failed: {message}"
     )
+
+
+# --- upstream details the harness relies on (live-objects.md section 8) ----------------------
+
+
+def test_pingsource_finalizer_came_with_eventing_1_11_3() -> None:
+    assert not has_finalizer("1.11.1")
+    assert not has_finalizer("1.11.2")
+    assert has_finalizer("1.11.3")
+    assert has_finalizer("1.12.0")
+
+
+def test_ping_event_time_has_nanoseconds() -> None:
+    moment = datetime(2024, 5, 1, 10, 7, 0, 348269, tzinfo=timezone.utc)
+    assert rfc3339_nano(moment, 162) == "2024-05-01T10:07:00.348269162Z"
+    assert rfc3339_nano(moment.replace(microsecond=0)) == "2024-05-01T10:07:00Z"
+    headers, body = EventingController._event_message(
+        _ping_source(
+            "p", {"schedule": "* * * * *", "contentType": "application/json", "data": "{}"}
+        ),
+        moment,
+    )
+    assert headers["Ce-Time"].startswith("2024-05-01T10:07:00.348269")
+    assert headers["Content-Type"] == "application/json"
+    assert body == b"{}"
+
+
+def test_the_wrong_ping_event_fault_sends_other_data_as_text() -> None:
+    spec = {"schedule": "* * * * *", "contentType": "application/json", "data": "{}"}
+    headers, body = EventingController._event_message(_ping_source("p", spec), wrong=True)
+    assert headers["Content-Type"] == "text/plain"
+    assert body == b"Goodbye, world!"

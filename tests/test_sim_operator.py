@@ -331,8 +331,15 @@ def test_knative_eventing_ready_then_github_source(sim_cluster: SimCluster) -> N
     extensions = client.ApiextensionsV1Api(api_client(sim_cluster))
     crd = extensions.read_custom_resource_definition("githubsources.sources.knative.dev")
     assert any(c.type == "Established" and c.status == "True" for c in crd.status.conditions)
+    # The operator injects the CR's namespace into the source manifests too.
     assert client.AppsV1Api(api_client(sim_cluster)).read_namespaced_stateful_set(
-        "github-controller-manager", "knative-sources"
+        "github-controller-manager", "knative-eventing"
+    )
+    assert (
+        client.CoreV1Api(api_client(sim_cluster))
+        .list_namespace(field_selector="metadata.name=knative-sources")
+        .items
+        == []
     )
 
 
@@ -379,16 +386,10 @@ def test_yaml_install_puts_kourier_in_kourier_system(sim_cluster: SimCluster) ->
         "kourier", "kourier-system"
     )
     assert kourier.spec.type == "LoadBalancer"
-    defaults = (
-        client.CoreV1Api(api_client(sim_cluster))
-        .read_namespaced_config_map("config-autoscaler", "knative-serving")
-        .data
-    )
-    assert (
-        defaults["stable-window"],
-        defaults["scale-to-zero-grace-period"],
-        defaults["enable-scale-to-zero"],
-    ) == ("60s", "30s", "true")
+    # serving-core's ConfigMaps hold only their `_example` (a missing key means the default).
+    core = client.CoreV1Api(api_client(sim_cluster))
+    for name in ("config-autoscaler", "config-defaults", "config-gc", "config-domain"):
+        assert set(core.read_namespaced_config_map(name, "knative-serving").data) == {"_example"}
 
 
 def test_a_numeric_spec_version_is_refused_by_the_schema(sim_cluster: SimCluster) -> None:

@@ -299,8 +299,11 @@ def test_unpullable_image_fails_the_revision(serving_cluster: SimCluster) -> Non
     ksvc = wait_until("ConfigurationsReady False", failed)
     configurations = condition(ksvc, "ConfigurationsReady")
     assert configurations["reason"] == "RevisionFailed"
+    # The kubelet's back-off message carries the registry's answer to the last pull.
     assert configurations["message"] == (
-        f'Revision "broken-00001" failed with message: Back-off pulling image "{image}".'
+        f'Revision "broken-00001" failed with message: Back-off pulling image "{image}": '
+        f'failed to pull and unpack image "{image}": failed to resolve reference "{image}": '
+        "not found."
     )
     assert condition(ksvc, "Ready")["status"] == "False"
 

@@ -40,6 +40,11 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--kubernetes-version", default="1.27.3")
     parser.add_argument("--cluster-name", default="kind")
     parser.add_argument("--ingress-port", type=int, default=None)
+    parser.add_argument(
+        "--load-balancer-ip",
+        default=None,
+        help="give LoadBalancer Services this ingress IP (default: none, <pending> as on kind)",
+    )
     args = parser.parse_args(argv)
     args.faults = [name for name in args.faults.split(",") if name.strip()]
     unknown = sorted(set(args.faults) - set(ALL_FAULTS))
@@ -60,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         kubernetes_version=args.kubernetes_version,
         cluster_name=args.cluster_name,
         ingress_port=args.ingress_port,
+        load_balancer_ip=args.load_balancer_ip,
     )
     with sim:
         print(

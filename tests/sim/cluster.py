@@ -31,6 +31,7 @@ class SimCluster:
         kubernetes_version: str = "1.27.3",
         cluster_name: str = "kind",
         ingress_port: int | None = None,
+        load_balancer_ip: str | None = None,
     ) -> None:
         self.kubeconfig = Path(kubeconfig)
         self.faults = Faults(faults)
@@ -38,6 +39,9 @@ class SimCluster:
         self.kubernetes_version = kubernetes_version
         self.cluster_name = cluster_name
         self.ingress_port = ingress_port
+        # The ingress address LoadBalancer Services get (a cloud's load balancer); None: they
+        # stay <pending>, as on kind.
+        self.load_balancer_ip = load_balancer_ip
         self.repo_root = REPO_ROOT
         self.store: Store | None = None
         self.api_url: str | None = None

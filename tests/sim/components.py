@@ -10,6 +10,7 @@ from tests.sim.knative.operator import KnativeOperator
 from tests.sim.knative.serving import ServingController
 from tests.sim.kube_controllers import KubeControllers
 from tests.sim.mirror.server import MirrorServer
+from tests.sim.rbac import ClusterRoleAggregation
 
 
 def default_components() -> list[Any]:
@@ -18,6 +19,7 @@ def default_components() -> list[Any]:
     return [
         MirrorServer(),
         KubeControllers(),
+        ClusterRoleAggregation(),
         ServingController(),
         KourierIngress(),
         KnativeOperator(),

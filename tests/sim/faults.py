@@ -11,6 +11,8 @@ NO_SCALE_DOWN = "no-scale-down"
 LOSE_PING_EVENT = "lose-ping-event"
 # The ping adapter sends other data, as text/plain, than the PingSource asks for.
 WRONG_PING_EVENT = "wrong-ping-event"
+# The operator installs an Eventing patch other than its kodata's default (next patch).
+EVENTING_OTHER_VERSION = "eventing-other-version"
 TAMPERED_KN = "tampered-kn"
 OPERATOR_MISSING_VERSION = "operator-missing-version"
 # The operator installs a Serving patch other than its kodata's default (next patch).
@@ -32,6 +34,7 @@ ALL_FAULTS = (
     NO_SCALE_DOWN,
     LOSE_PING_EVENT,
     WRONG_PING_EVENT,
+    EVENTING_OTHER_VERSION,
     TAMPERED_KN,
     OPERATOR_MISSING_VERSION,
     SERVING_OTHER_VERSION,

@@ -20,7 +20,7 @@ import traceback
 from datetime import datetime, timezone
 from typing import Any
 
-from tests.sim import apps
+from tests.sim import apps, faults
 
 Obj = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -33,6 +33,22 @@ POD_START_SECONDS = 2.0
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # Images pinned to this digest do not exist in any registry: their pods stay in ImagePullBackOff.
 UNPULLABLE_DIGEST = "sha256:" + "0" * 64
+# How long a deleted pod stays Terminating: a Knative pod's queue-proxy drains for 30 s
+# (serving `pkg/queue/sharedmain`, drainSleepDuration; the user-container's preStop hook waits
+# for it); other containers stop on SIGTERM at once. Never longer than the grace period.
+QUEUE_PROXY_DRAIN_SECONDS = 30.0
+PLAIN_STOP_SECONDS = 0.5
+DEFAULT_TERMINATION_GRACE_SECONDS = 30
+# Docker Hub refusing an anonymous pull (fault nodeinfo-image-pull), as containerd reports it.
+RATE_LIMITED = (
+    "failed to copy: httpReadSeeker: failed open: unexpected status code "
+    "https://registry-1.docker.io/v2/{repository}/manifests/{reference}: 429 Too Many Requests - "
+    "Server message: toomanyrequests: You have reached your pull rate limit. You may increase "
+    "the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit"
+)
+# Jobs whose program is simulated elsewhere (serving's default-domain, which polls for a load
+# balancer address) finish when that program says so, not at once.
+PROGRAM_JOB_IMAGE = "knative.dev/serving/cmd/default-domain"
 
 
 def now_iso() -> str:
@@ -254,6 +270,7 @@ class KubeControllers(ReconcileLoop):
     def __init__(self) -> None:
         super().__init__()
         self._pod_started_at: dict[tuple[str, str], float] = {}
+        self._pod_stopping_at: dict[tuple[str, str], float] = {}
         self._apps: dict[tuple[str, str], Any] = {}
 
     def stop(self) -> None:
@@ -353,9 +370,14 @@ class KubeControllers(ReconcileLoop):
             if not pod["metadata"].get("deletionTimestamp")
         ]
         while len(pods) > desired:
-            # The controller removes the youngest (least ready) pods first.
+            # The controller removes the youngest (least ready) pods first, gracefully: they
+            # stay Terminating until the kubelet has stopped their containers.
             victim = pods.pop()
-            self._delete_pod(victim)
+            grace = victim["spec"].get(
+                "terminationGracePeriodSeconds", DEFAULT_TERMINATION_GRACE_SECONDS
+            )
+            meta = victim["metadata"]
+            self.store.delete("v1", "Pod", meta["name"], meta["namespace"], grace_seconds=grace)
             emit_event(
                 self.store,
                 replica_set,
@@ -493,6 +515,9 @@ class KubeControllers(ReconcileLoop):
     def _complete_job(self, job: Obj) -> None:
         if (job.get("status") or {}).get("succeeded"):
             return
+        containers = job["spec"].get("template", {}).get("spec", {}).get("containers") or []
+        if any(PROGRAM_JOB_IMAGE in c.get("image", "") for c in containers):
+            return  # its program decides when it is done (knative/serving.py)
         stamp = now_iso()
         write_status_if_changed(
             self.store,
@@ -563,6 +588,7 @@ class KubeControllers(ReconcileLoop):
 
     def _forget_pod(self, key: tuple[str, str]) -> None:
         self._pod_started_at.pop(key, None)
+        self._pod_stopping_at.pop(key, None)
         self._stop_app(key)
 
     def _stop_app(self, key: tuple[str, str]) -> None:
@@ -578,6 +604,9 @@ class KubeControllers(ReconcileLoop):
         def run(pod: Obj) -> None:
             key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
             live.add(key)
+            if pod["metadata"].get("deletionTimestamp"):
+                self._stop_pod(pod, key)
+                return
             if (pod.get("status") or {}).get("phase") not in (None, "Pending"):
                 return
             started = self._pod_started_at.setdefault(key, time.monotonic())
@@ -588,6 +617,45 @@ class KubeControllers(ReconcileLoop):
         for key in set(self._pod_started_at) | set(self._apps):
             if key not in live:
                 self._forget_pod(key)
+
+    def _stop_pod(self, pod: Obj, key: tuple[str, str]) -> None:
+        """A Terminating pod: not Ready while its containers stop (queue-proxy drains), then
+        deleted for good, as the kubelet does once the containers have exited."""
+        containers = pod["spec"].get("containers") or []
+        stop = (
+            QUEUE_PROXY_DRAIN_SECONDS
+            if any(c.get("name") == "queue-proxy" for c in containers)
+            else PLAIN_STOP_SECONDS
+        )
+        grace = pod["metadata"].get("deletionGracePeriodSeconds") or 0
+        started = self._pod_stopping_at.setdefault(key, time.monotonic())
+        if key not in self._apps and (pod.get("status") or {}).get("phase") != "Running":
+            stop = 0.0  # nothing was started: nothing to stop
+        if time.monotonic() - started >= self.sim.clock.scaled(min(stop, grace)):
+            self.store.delete("v1", "Pod", key[1], key[0])
+            self._forget_pod(key)
+            return
+        status = pod.get("status") or {}
+        ready = [c for c in status.get("conditions") or [] if c.get("type") == "Ready"]
+        if ready and ready[0].get("status") == "True":
+            stamp = now_iso()
+            conditions = [
+                {**c, "status": "False", "lastTransitionTime": stamp}
+                if c.get("type") in ("Ready", "ContainersReady")
+                else c
+                for c in status.get("conditions") or []
+            ]
+            statuses = [
+                {**s, "ready": False} if s.get("name") == "queue-proxy" else s
+                for s in status.get("containerStatuses") or []
+            ]
+            self.store.update_status(
+                "v1",
+                "Pod",
+                key[1],
+                key[0],
+                {**status, "conditions": conditions, "containerStatuses": statuses},
+            )
 
     def _start_pod(self, pod: Obj, key: tuple[str, str]) -> None:
         namespace, name = key
@@ -602,8 +670,12 @@ class KubeControllers(ReconcileLoop):
             pod["spec"]["nodeName"] = NODE_NAME
             pod = self.store.update(pod)
         containers = pod["spec"].get("containers") or []
-        if any(c.get("image", "").endswith(UNPULLABLE_DIGEST) for c in containers):
+        if any(self._pull_error(c.get("image", "")) for c in containers):
             self._back_off_pull(pod, containers)
+            return
+        foreign = [c for c in containers if self._built_for_another_architecture(c)]
+        if foreign:
+            self._crash_loop(pod, containers, foreign[0])
             return
         for container in containers:
             if container.get("name") == "user-container":
@@ -661,8 +733,125 @@ class KubeControllers(ReconcileLoop):
             ),
         )
 
+    def _node_architecture(self) -> str:
+        nodes = self.store.list("v1", "Node")
+        return nodes[0]["status"]["nodeInfo"]["architecture"] if nodes else "amd64"
+
+    def _built_for_another_architecture(self, container: Obj) -> bool:
+        """An image whose app was published for other architectures than the node's (a
+        single-platform image runs there and fails with exec format error)."""
+        app_class = apps.app_for_image(container.get("image", ""))
+        published = getattr(app_class, "architectures", None)
+        return bool(published) and self._node_architecture() not in published
+
+    def _crash_loop(self, pod: Obj, containers: list[Obj], crashing: Obj) -> None:
+        """A container whose binary the node cannot execute: it exits at once, the kubelet
+        restarts it with back-off (CrashLoopBackOff); its log becomes the termination message
+        (Knative sets terminationMessagePolicy FallbackToLogsOnError)."""
+        if (pod.get("status") or {}).get("containerStatuses"):
+            return
+        namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
+        app_class = apps.app_for_image(crashing.get("image", ""))
+        line = f"exec {getattr(app_class, 'entrypoint', '/entrypoint')}: exec format error"
+        self.store.append_log(namespace, name, crashing["name"], line)
+        stamp = now_iso()
+        statuses = []
+        for container in containers:
+            status: Obj = {
+                "name": container["name"],
+                "image": container.get("image", ""),
+                "imageID": _image_id(container.get("image", "")),
+                "containerID": f"containerd://{secrets.token_hex(32)}",
+                "ready": False,
+                "started": container is not crashing,
+                "restartCount": 0,
+                "lastState": {},
+                "state": {"running": {"startedAt": stamp}},
+            }
+            if container is crashing:
+                status["restartCount"] = 1
+                status["lastState"] = {
+                    "terminated": {
+                        "exitCode": 1,
+                        "reason": "Error",
+                        "message": line,
+                        "startedAt": stamp,
+                        "finishedAt": stamp,
+                        "containerID": status.pop("containerID"),
+                    }
+                }
+                status["state"] = {
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": f"back-off 10s restarting failed container={container['name']}"
+                        f" pod={name}_{namespace}({pod['metadata']['uid']})",
+                    }
+                }
+            statuses.append(status)
+        emit_event(
+            self.store,
+            pod,
+            "BackOff",
+            f"Back-off restarting failed container {crashing['name']} in pod "
+            f"{name}_{namespace}({pod['metadata']['uid']})",
+            "kubelet",
+            "Warning",
+        )
+        not_ready = (
+            "containers with unready status: [" + " ".join(c["name"] for c in containers) + "]"
+        )
+        conditions = [
+            {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "ContainersNotReady",
+                "message": not_ready,
+                "lastTransitionTime": stamp,
+            },
+            {
+                "type": "ContainersReady",
+                "status": "False",
+                "reason": "ContainersNotReady",
+                "message": not_ready,
+                "lastTransitionTime": stamp,
+            },
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
+        ]
+        self.store.update_status(
+            "v1", "Pod", name, namespace, _pod_status("Running", stamp, conditions, statuses)
+        )
+
+    def _pull_error(self, image: str) -> str | None:
+        """Why the container runtime cannot pull `image`, or None when it can."""
+        if image.endswith(UNPULLABLE_DIGEST):
+            return (
+                f'failed to pull and unpack image "{image}": failed to resolve reference'
+                f' "{image}": not found'
+            )
+        repository = apps.image_repository(image)
+        if faults.NODEINFO_IMAGE_PULL in self.sim.faults and repository == "functions/nodeinfo":
+            reference = image.split("@", 1)[1] if "@" in image else image.rsplit(":", 1)[-1]
+            return f'failed to pull and unpack image "{image}": ' + RATE_LIMITED.format(
+                repository=repository, reference=reference
+            )
+        if faults.TRIGGERMESH_IMAGE_PULL in self.sim.faults and image.startswith(
+            "gcr.io/triggermesh/"
+        ):
+            # gcr.io refusing an anonymous token for a project that is gone (INFERRED wording,
+            # containerd's resolver error for a 403 from the token endpoint).
+            path = image.removeprefix("gcr.io/").split("@")[0].rsplit(":", 1)[0]
+            return (
+                f'failed to pull and unpack image "{image}": failed to resolve reference '
+                f'"{image}": failed to authorize: failed to fetch anonymous token: unexpected '
+                f"status from GET request to https://gcr.io/v2/token?scope=repository%3A"
+                f"{path.replace('/', '%2F')}%3Apull&service=gcr.io: 403 Forbidden"
+            )
+        return None
+
     def _back_off_pull(self, pod: Obj, containers: list[Obj]) -> None:
-        """kubelet `images/image_manager.go`: ErrImagePull, then ImagePullBackOff forever."""
+        """kubelet `images/image_manager.go`: ErrImagePull, then ImagePullBackOff forever; the
+        back-off message carries the last pull error (`prevPullErrMsg`), as current kubelets write it."""
         if (pod.get("status") or {}).get("containerStatuses"):
             return
         namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
@@ -679,11 +868,8 @@ class KubeControllers(ReconcileLoop):
                 "lastState": {},
                 "state": {"waiting": {"reason": "ContainerCreating"}},
             }
-            if image.endswith(UNPULLABLE_DIGEST):
-                error = (
-                    f'failed to pull and unpack image "{image}": failed to resolve reference'
-                    f' "{image}": not found'
-                )
+            error = self._pull_error(image)
+            if error:
                 emit_event(
                     self.store,
                     pod,
@@ -699,7 +885,7 @@ class KubeControllers(ReconcileLoop):
                 status["state"] = {
                     "waiting": {
                         "reason": "ImagePullBackOff",
-                        "message": f'Back-off pulling image "{image}"',
+                        "message": f'Back-off pulling image "{image}": {error}',
                     }
                 }
             statuses.append(status)

@@ -22,7 +22,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 logger = logging.getLogger(__name__)
 
@@ -1609,6 +1609,7 @@ class Store:
         name: str,
         namespace: str | None = None,
         propagation: str = "Background",
+        grace_seconds: int = 0,
     ) -> dict | None:
         rtype = self.resource_type(api_version, kind)
         if rtype is None:
@@ -1617,6 +1618,8 @@ class Store:
             obj = self._bucket(rtype).get((self._ns(rtype, namespace), name))
             if obj is None:
                 return None
+            if rtype.kind == "Pod" and grace_seconds > 0:
+                return self._delete_gracefully(rtype, obj, grace_seconds)
             if rtype.kind == "Namespace":
                 if name in IMMORTAL_NAMESPACES:
                     # k8s.io/kubernetes plugin/pkg/admission/namespace/lifecycle
@@ -2032,6 +2035,19 @@ class Store:
                 obj = marked
             return self._out(obj, rtype)
         self._remove_locked(rtype, obj, propagation)
+        return self._out(obj, rtype)
+
+    def _delete_gracefully(self, rtype: ResourceType, obj: dict, grace_seconds: int) -> dict:
+        """A pod's graceful deletion (pod strategy CheckGracefulDelete): it gets a
+        deletionTimestamp `grace_seconds` ahead and stays, Terminating, until the kubelet
+        deletes it for good once its containers have stopped."""
+        if not obj["metadata"].get("deletionTimestamp"):
+            marked = copy.deepcopy(obj)
+            deadline = datetime.now(timezone.utc) + timedelta(seconds=grace_seconds)
+            marked["metadata"]["deletionTimestamp"] = deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+            marked["metadata"]["deletionGracePeriodSeconds"] = grace_seconds
+            self._commit(rtype, "MODIFIED", marked)
+            obj = marked
         return self._out(obj, rtype)
 
     def _remove_locked(self, rtype: ResourceType, obj: dict, propagation: str) -> None:

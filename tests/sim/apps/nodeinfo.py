@@ -42,6 +42,11 @@ class _NodeInfoHandler(QuietHandler):
 class NodeInfoApp:
     """One nodeinfo container: HTTP on 127.0.0.1 (the pod's port 8080 stand-in)."""
 
+    # The image is published for amd64 only (knative-facts.md); elsewhere its watchdog
+    # (the classic OpenFaaS fwatchdog, the image's entrypoint) cannot be executed.
+    architectures = ("amd64",)
+    entrypoint = "/usr/bin/fwatchdog"
+
     def __init__(self, pod_name: str, log: Callable[[str], None], clock: Any) -> None:
         self.pod_name = pod_name
         self.log = log

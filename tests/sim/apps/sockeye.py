@@ -1,12 +1,20 @@
 """sockeye v0.7.0: a CloudEvents sink that prints each event and pushes it to websockets.
 
 Follows n3wscott/sockeye@v0.7.0 `pkg/controller/ce.go` (`fmt.Println("got", event.String())`,
-then `log.Printf("Broadasting to %d clients: %s")`, sic) and `cmd/sockeye/main.go` (port
-8080, `Server starting on port ...`); the `/ws` endpoint is golang.org/x/net/websocket,
-whose handshake refuses a request without `Origin` with 403. Events are printed the way
-cloudevents/sdk-go v2.3.1 `event.go` `Event.String()` and `eventcontext_v1.go`
-`EventContextV1.String()` render them (the "Validation: valid" first line is 2.3.x only).
-The websocket side is a small RFC 6455 server: text frames out, close/ping handled.
+then `json.Marshal(event)` handed as a string to the broadcaster), `pkg/controller/ws.go`
+(`log.Printf("Broadasting to %d clients: %+v")`, sic, then per client `Broadasting message to
+client <uuid>`; each client's writer logs `On send <message> - true` and sends the string with
+`websocket.JSON.Send`, so every frame is a JSON string literal holding the event's JSON: the
+event is JSON-encoded twice; a client whose writer is busy is dropped: `Unable to sent`) and
+`cmd/sockeye/main.go` (port 8080, `Server starting on port ...`).
+The `/ws` endpoint is the vendored golang.org/x/net/websocket `Handler`: its handshake wants
+GET, `Upgrade: websocket`, a `Connection` header containing "upgrade", a key and
+`Sec-WebSocket-Version: 13` (else 400), and an `Origin` that `url.ParseRequestURI` accepts
+(absent, `null` or a bare host: 403). sockeye's handler never reads from the connection: pings
+get no pong and a close frame no answer; the socket stays open until a write fails.
+Events are printed the way cloudevents/sdk-go v2.3.1 `event.go` `Event.String()` and
+`eventcontext_v1.go` `EventContextV1.String()` render them (the "Validation: valid" first line
+is 2.3.x only).
 """
 
 from __future__ import annotations
@@ -15,9 +23,11 @@ import base64
 import contextlib
 import hashlib
 import json
+import re
 import socket
 import struct
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -157,21 +167,58 @@ def _body_of(event: BaseCloudEvent, raw_body: bytes, binary_mode: bool) -> bytes
     return json.dumps(data, separators=(",", ":")).encode()
 
 
+def go_json_string(text: str) -> str:
+    """Go's `json.Marshal` of a string: UTF-8 kept, `<`, `>`, `&`, U+2028 and U+2029 escaped."""
+    encoded = json.dumps(text, ensure_ascii=False)
+    for char, escape in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
+        encoded = encoded.replace(char, escape)
+    return encoded
+
+
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_PORT = re.compile(r":\d*$")
+
+
+def parses_as_request_uri(text: str) -> bool:
+    """Whether Go's `url.ParseRequestURI` accepts `text` (net/url `parse` with viaRequest):
+    an absolute path, `*`, or a scheme followed by an opaque part or a valid authority."""
+    if not text or any(ord(char) < 0x20 or ord(char) == 0x7F for char in text):
+        return False
+    if text == "*" or text.startswith("/"):
+        return True
+    scheme = _SCHEME.match(text)
+    if scheme is None:
+        return False
+    rest = text[scheme.end() :].split("?", 1)[0]
+    if not rest.startswith("//"):
+        return True  # a rootless path after a scheme is opaque, and accepted
+    authority = rest[2:].split("/", 1)[0].rsplit("@", 1)[-1]
+    if authority.startswith("["):
+        return "]" in authority and bool(
+            _PORT.fullmatch(authority[authority.index("]") + 1 :] or ":")
+        )
+    host, colon, port = authority.rpartition(":")
+    return not colon or port.isdigit() or port == ""
+
+
 class _WebsocketClient:
-    """One connected `/ws` client; frames are written under a lock from broadcasting threads."""
+    """One connected `/ws` client. sockeye's per-client writer takes one message at a time
+    from an unbuffered channel; a broadcast finding it busy drops the client."""
 
     def __init__(self, connection: socket.socket) -> None:
+        self.id = str(uuid.uuid4())
         self.connection = connection
         self.send_lock = threading.Lock()
+        self.closed = threading.Event()
 
     def send_text(self, text: str) -> None:
         self._send_frame(0x1, text.encode())
-
-    def send_close(self, payload: bytes = b"") -> None:
-        self._send_frame(0x8, payload)
-
-    def send_pong(self, payload: bytes) -> None:
-        self._send_frame(0xA, payload)
 
     def _send_frame(self, opcode: int, payload: bytes) -> None:
         header = bytes([0x80 | opcode])
@@ -182,24 +229,12 @@ class _WebsocketClient:
             header += bytes([126]) + struct.pack("!H", length)
         else:
             header += bytes([127]) + struct.pack("!Q", length)
-        with self.send_lock:
-            self.connection.sendall(header + payload)
+        self.connection.sendall(header + payload)
 
-    def read_frame(self, reader: Any) -> tuple[int, bytes] | None:
-        """(opcode, payload) of the next client frame, or None when the peer went away."""
-        head = reader.read(2)
-        if len(head) < 2:
-            return None
-        opcode, length, masked = head[0] & 0x0F, head[1] & 0x7F, head[1] & 0x80
-        if length == 126:
-            length = struct.unpack("!H", reader.read(2))[0]
-        elif length == 127:
-            length = struct.unpack("!Q", reader.read(8))[0]
-        mask = reader.read(4) if masked else b""
-        payload = reader.read(length)
-        if masked:
-            payload = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
-        return opcode, payload
+    def close(self) -> None:
+        self.closed.set()
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
 
 class _SockeyeHandler(QuietHandler):
@@ -233,50 +268,45 @@ class _SockeyeHandler(QuietHandler):
         self.answer(200, b"", "text/plain; charset=utf-8")
 
     def _websocket(self) -> None:
+        """x/net/websocket's server handshake (hybi.go ReadHandshake, server.go checkOrigin)."""
         key = self.headers.get("Sec-WebSocket-Key")
         upgrade = (self.headers.get("Upgrade") or "").lower()
-        if upgrade != "websocket" or not key:
-            self.answer(400, b"Bad Request\n", "text/plain; charset=utf-8")
+        connection = (self.headers.get("Connection") or "").lower()
+        if upgrade != "websocket" or "upgrade" not in connection:
+            self._refuse(400, b"not websocket protocol")
             return
-        if not self.headers.get("Origin"):
-            # golang.org/x/net/websocket checkOrigin: no Origin header -> 403.
-            self.answer(403, b"", "text/plain; charset=utf-8")
+        if not key:
+            self._refuse(400, b"mismatch challenge/response")
+            return
+        if self.headers.get("Sec-WebSocket-Version") != "13":
+            self._refuse(400, b"missing or bad WebSocket Version", version_header=True)
+            return
+        if not parses_as_request_uri(self.headers.get("Origin") or ""):
+            # checkOrigin: no Origin is "null origin"; an unparsable one an error: 403.
+            self._refuse(403, b"")
             return
         accept = base64.b64encode(hashlib.sha1((key + WEBSOCKET_GUID).encode()).digest())
-        # Registered before the handshake answer (holding the client's send lock, so no
-        # broadcast frame overtakes it): a client that has seen the handshake complete is
-        # sure to get the next broadcast.
+        self.send_response_only(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept.decode())
+        self.end_headers()
+        self.wfile.flush()
         client = _WebsocketClient(self.connection)
-        try:
-            with client.send_lock:
-                self.server.owner.add_client(client)
-                self.send_response(101, "Switching Protocols")
-                self.send_header("Upgrade", "websocket")
-                self.send_header("Connection", "Upgrade")
-                self.send_header("Sec-WebSocket-Accept", accept.decode())
-                self.end_headers()
-                self.wfile.flush()
-            self._serve_websocket(client)
-        finally:
-            self.server.owner.remove_client(client)
-            self.close_connection = True
+        owner = self.server.owner
+        owner.add_client(client)
+        self.close_connection = True
+        # WSHandler only writes: nothing is read, so pings and close frames go unanswered.
+        owner.wait_closed(client)
 
-    def _serve_websocket(self, client: _WebsocketClient) -> None:
-        while True:
-            try:
-                frame = client.read_frame(self.rfile)
-            except (OSError, struct.error):
-                return
-            if frame is None:
-                return
-            opcode, payload = frame
-            if opcode == 0x8:
-                with contextlib.suppress(OSError):
-                    client.send_close(payload[:2])
-                return
-            if opcode == 0x9:
-                with contextlib.suppress(OSError):
-                    client.send_pong(payload)
+    def _refuse(self, code: int, body: bytes, version_header: bool = False) -> None:
+        """x/net/websocket writes the status line, maybe the version, and the error text."""
+        self.send_response_only(code)
+        if version_header:
+            self.send_header("Sec-WebSocket-Version", "13")
+        self.end_headers()
+        self.wfile.write(body)
+        self.close_connection = True
 
 
 class SockeyeApp:
@@ -302,18 +332,24 @@ class SockeyeApp:
         with self._clients_lock:
             clients, self._clients = self._clients, []
         for client in clients:
-            with contextlib.suppress(OSError):
-                client.connection.shutdown(socket.SHUT_RDWR)
+            client.close()
         self._http.join()
 
     def add_client(self, client: _WebsocketClient) -> None:
+        self._log(f"{go_log_prefix()}WS connection...")
         with self._clients_lock:
             self._clients.append(client)
 
-    def remove_client(self, client: _WebsocketClient) -> None:
+    def wait_closed(self, client: _WebsocketClient) -> None:
+        """The handler's goroutine lives as long as its writer: until a drop or the end."""
+        client.closed.wait()
+
+    def _drop(self, client: _WebsocketClient) -> None:
         with self._clients_lock:
             if client in self._clients:
                 self._clients.remove(client)
+        self._log(f"{go_log_prefix()}Unable to sent")
+        client.close()
 
     def receive(self, attributes: dict[str, Any], body: bytes) -> None:
         """Print the event as sockeye does, then push it to the clients connected now."""
@@ -323,12 +359,20 @@ class SockeyeApp:
         with self._print_lock:
             for line in (printed + "\n").split("\n")[:-1]:
                 self._log(line)
-        payload = event_json(attributes, body)
+        message = event_json(attributes, body)
         with self._clients_lock:
             clients = list(self._clients)
-        self._log(f"{go_log_prefix()}Broadasting to {len(clients)} clients: {payload}")
+        self._log(f"{go_log_prefix()}Broadasting to {len(clients)} clients: {message}")
         for client in clients:
+            self._log(f"{go_log_prefix()}Broadasting message to client {client.id}")
+            # The unbuffered channel: a writer still busy with the last message is dropped.
+            if not client.send_lock.acquire(blocking=False):
+                self._drop(client)
+                continue
             try:
-                client.send_text(payload)
-            except OSError:
-                self.remove_client(client)
+                self._log(f"{go_log_prefix()}On send {message} - true")
+                # websocket.JSON.Send of a string: the frame is the string JSON-encoded again.
+                with contextlib.suppress(OSError):
+                    client.send_text(go_json_string(message))
+            finally:
+                client.send_lock.release()

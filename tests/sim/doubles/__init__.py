@@ -13,6 +13,14 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 BIN_DIR = Path(__file__).resolve().parent / "bin"
+# The interpreter bin/'s launchers run the doubles with: the self-tests set it to their own
+# (sys.executable), so the doubles run in whatever virtual environment runs the tests.
+PYTHON_ENV = "SIM_PYTHON"
+
+
+def with_this_python(env: dict[str, str]) -> dict[str, str]:
+    """`env` with the doubles' launchers pointed at this interpreter."""
+    return {**env, PYTHON_ENV: sys.executable}
 
 
 def executable_script(

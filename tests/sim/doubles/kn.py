@@ -40,10 +40,15 @@ SERVING = ("serving.knative.dev", "v1")
 
 # Known release builds (tag commit, build time); others are derived (INFERRED).
 BUILDS = {"v1.11.0": ("b7508e67", "2023-07-27 08:14:05")}
+# `kn version` lists the Serving and Eventing API versions of kn's go.mod, not kn's own
+# (knative.dev/serving, knative.dev/eventing requirements at the tag). Known: kn 1.11.2 requires
+# serving v1.11.2 and eventing v1.11.5. Others: INFERRED, the same version as kn for both,
+# which is how each minor's .0 release pins them.
+API_VERSIONS = {"v1.11.2": ("v1.11.2", "v1.11.5")}
 
 ROOT_HELP = """kn is the command line interface for managing Knative Serving and Eventing resources
 
- Find more information about Knative at: https://knative.dev
+Find more information about Knative at: https://knative.dev
 
 Serving Commands:
   service      Manage Knative services
@@ -406,11 +411,12 @@ def build_info(version: str) -> tuple[str, str]:
 
 def print_version(invocation: Invocation, version: str) -> int:
     revision, date = build_info(version)
+    serving, eventing = API_VERSIONS.get(version, (version, version))
     apis = {
-        "serving": [f"serving.knative.dev/v1 (knative-serving {version})"],
+        "serving": [f"serving.knative.dev/v1 (knative-serving {serving})"],
         "eventing": [
-            f"sources.knative.dev/v1 (knative-eventing {version})",
-            f"eventing.knative.dev/v1 (knative-eventing {version})",
+            f"sources.knative.dev/v1 (knative-eventing {eventing})",
+            f"eventing.knative.dev/v1 (knative-eventing {eventing})",
         ],
     }
     output = invocation.flag("output")

@@ -67,6 +67,9 @@ OIDC_CONDITION = "OIDCIdentityCreated"
 SEND_RETRIES = 5
 FIRST_BACKOFF_SECONDS = 0.05
 MAX_JITTER_SECONDS = 0.5
+# What the adapter sends under the wrong-ping-event fault.
+WRONG_CONTENT_TYPE = "text/plain"
+WRONG_DATA = b"Goodbye, world!"
 # The activator holds a request until a revision scaled to zero has a pod: wait long.
 DELIVERY_TIMEOUT_SECONDS = 300
 
@@ -103,25 +106,16 @@ def summarize_ready(conditions: list[Obj], dependents: tuple[str, ...]) -> list[
 
 
 def deployment_availability(deployment: Obj | None) -> tuple[str, str | None, str | None]:
-    """(status, reason, message) of Deployed per `PropagateDeploymentAvailability`.
-
-    A Deployment whose controller has not yet observed the latest spec (just scaled up)
-    reports what the Deployment controller is about to say (kubernetes
-    `pkg/controller/deployment/sync.go`), not the stale Available of 0 replicas.
+    """(status, reason, message) of Deployed per `PropagateDeploymentAvailability`: the
+    Deployment's Available condition as it is. The Deployment the reconciler has just scaled
+    from 0 to 1 still carries the Available=True of 0/0 replicas, so Ready goes True, then
+    False (MinimumReplicasUnavailable) once the Deployment controller catches up, then True.
     """
     if deployment is None:
         return (
             "Unknown",
             "DeploymentUnavailable",
             f"The Deployment '{PINGSOURCE_ADAPTER}' is unavailable.",
-        )
-    spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
-    stale = status.get("observedGeneration", 0) < deployment["metadata"].get("generation", 1)
-    if stale or status.get("availableReplicas", 0) < spec.get("replicas", 1):
-        return (
-            "False",
-            "MinimumReplicasUnavailable",
-            "Deployment does not have minimum availability.",
         )
     available = get_condition(deployment, "Available")
     if available is None:
@@ -133,6 +127,15 @@ def deployment_availability(deployment: Obj | None) -> tuple[str, str | None, st
     if available["status"] == "True":
         return ("True", None, None)
     return (available["status"], available.get("reason"), available.get("message"))
+
+
+def has_finalizer(eventing_version: str) -> bool:
+    """The PingSource reconciler got its finalizer in eventing 1.11.3 (and 1.12.0)."""
+    try:
+        numbers = tuple(int(part) for part in eventing_version.split(".")[:3])
+    except ValueError:
+        return True
+    return numbers >= (1, 11, 3)
 
 
 def _is_available(deployment: Obj | None) -> bool:
@@ -224,7 +227,7 @@ class EventingController(ReconcileLoop):
                 updated["metadata"]["finalizers"] = [f for f in finalizers if f != FINALIZER]
                 self.store.update(updated)
             return
-        if FINALIZER not in finalizers:
+        if FINALIZER not in finalizers and has_finalizer(version):
             updated = copy.deepcopy(source)
             updated["metadata"]["finalizers"] = [*finalizers, FINALIZER]
             source = self.store.update(updated)
@@ -341,7 +344,11 @@ class EventingController(ReconcileLoop):
         # The event's time is the tick's (real) instant plus the jitter the runner slept before
         # sending (mtping/runner.go cronTick, then WithTimeNow on send), whatever the delays of
         # this process.
-        headers, body = self._event_message(source, tick_time + timedelta(seconds=jitter))
+        headers, body = self._event_message(
+            source,
+            tick_time + timedelta(seconds=jitter),
+            wrong=faults.WRONG_PING_EVENT in self.sim.faults,
+        )
         with self._loss_lock:
             lose, self._lose_next_event = self._lose_next_event, False
         if lose:
@@ -373,14 +380,18 @@ class EventingController(ReconcileLoop):
         return 200 <= response.status_code < 300
 
     @staticmethod
-    def _event_message(source: Obj, when: datetime | None = None) -> tuple[dict[str, str], bytes]:
-        """The binary-mode HTTP request of one ping event."""
+    def _event_message(
+        source: Obj, when: datetime | None = None, wrong: bool = False
+    ) -> tuple[dict[str, str], bytes]:
+        """The binary-mode HTTP request of one ping event; `wrong`: an adapter that sends
+        other data as text/plain, whatever the PingSource says."""
         meta, spec = source["metadata"], source.get("spec") or {}
+        moment = when or datetime.now(timezone.utc)
         attributes: Obj = {
             "type": PING_EVENT_TYPE,
             "source": ping_source_uri(meta["namespace"], meta["name"]),
             "id": str(uuid.uuid4()),
-            "time": when or datetime.now(timezone.utc),
+            "time": moment,
         }
         if spec.get("contentType"):
             attributes["datacontenttype"] = spec["contentType"]
@@ -390,8 +401,21 @@ class EventingController(ReconcileLoop):
                 data = base64.b64decode(spec["dataBase64"])
         elif spec.get("data"):
             data = spec["data"].encode()
+        if wrong:
+            attributes["datacontenttype"] = WRONG_CONTENT_TYPE
+            data = WRONG_DATA
         message = to_binary(CloudEvent(attributes, data), JSONFormat())
         headers = {_canonical_header(name): value for name, value in message.headers.items()}
+        # Go's time.Now() has nanoseconds, and RFC3339Nano prints them (trailing zeros cut).
+        headers["Ce-Time"] = rfc3339_nano(moment, random.randrange(1000))
         headers["Kn-Namespace"] = meta["namespace"]
         headers["User-Agent"] = "Go-http-client/1.1"
         return headers, message.body
+
+
+def rfc3339_nano(moment: datetime, extra_nanoseconds: int = 0) -> str:
+    """Go's `time.RFC3339Nano` in UTC: up to nine fraction digits, trailing zeros dropped."""
+    moment = moment.astimezone(timezone.utc)
+    nanos = moment.microsecond * 1000 + extra_nanoseconds
+    fraction = f".{nanos:09d}".rstrip("0").rstrip(".")
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"

@@ -92,9 +92,31 @@ NEWEST_PATCH = {
         23: 0,
     },
 }
-# Operator releases whose kodata is known exactly: 1.11.4 ships serving 1.11.0 and eventing
-# 1.11.1 (the book's `kubectl get knativeserving/knativeeventing` output).
-KNOWN_KODATA = {"1.11.4": {"serving": "1.11.0", "eventing": "1.11.1", "kourier": "1.11.0"}}
+# Operator releases whose kodata is known exactly: the newest serving / eventing / kourier in
+# its cmd/operator/kodata (what a CR without spec.version gets; knative-facts.md, version
+# table, last column). 1.11.4 is the book's operator (`kubectl get knativeserving` shows
+# 1.11.0); it bundles Kourier 1.11.1. The sim's own table: never read from the harness's
+# catalog, so that the two can disagree.
+KNOWN_KODATA = {
+    "1.11.4": {"serving": "1.11.0", "eventing": "1.11.1", "kourier": "1.11.1"},
+    "1.11.12": {"serving": "1.11.5", "eventing": "1.11.8", "kourier": "1.11.5"},
+    "1.12.5": {"serving": "1.12.4", "eventing": "1.12.6", "kourier": "1.12.3"},
+    "1.13.3": {"serving": "1.13.1", "eventing": "1.13.3", "kourier": "1.13.0"},
+    "1.14.9": {"serving": "1.14.1", "eventing": "1.14.6", "kourier": "1.14.0"},
+    "1.15.10": {"serving": "1.15.3", "eventing": "1.15.5", "kourier": "1.15.1"},
+    "1.16.6": {"serving": "1.16.3", "eventing": "1.16.7", "kourier": "1.16.0"},
+    "1.17.8": {"serving": "1.17.1", "eventing": "1.17.5", "kourier": "1.17.0"},
+    "1.18.3": {"serving": "1.18.2", "eventing": "1.18.4", "kourier": "1.18.0"},
+    "1.19.6": {"serving": "1.19.8", "eventing": "1.19.8", "kourier": "1.19.6"},
+    "1.20.2": {"serving": "1.20.3", "eventing": "1.20.1", "kourier": "1.20.1"},
+    "1.21.4": {"serving": "1.21.3", "eventing": "1.21.4", "kourier": "1.21.1"},
+    "1.22.3": {"serving": "1.22.1", "eventing": "1.22.2", "kourier": "1.22.1"},
+    "1.23.0": {"serving": "1.23.0", "eventing": "1.23.0", "kourier": "1.23.0"},
+}
+# From these operator patches on, status.version and InstallSucceeded are set only after
+# CheckDeployments (operator "Wait for deployments (#2010)"); before, once manifests applied.
+WAITS_FOR_DEPLOYMENTS_FROM = {16: 4, 17: 5}
+WAITS_FOR_DEPLOYMENTS_MINOR = 18
 # The Deployment each never-ready fault keeps unavailable.
 NEVER_READY = {
     "KnativeServing": (faults.SERVING_NEVER_READY, "activator"),
@@ -124,6 +146,24 @@ def embedded_versions(operator_version: str, component: str) -> dict[int, str]:
     if known:
         carried[own_minor] = known
     return carried
+
+
+def waits_for_deployments(operator_version: str) -> bool:
+    """Whether this operator release sets status.version and InstallSucceeded only once the
+    deployments are available (1.16.4, 1.17.5, 1.18.0 on) rather than once applied."""
+    _, minor = knative_core.minor_of(operator_version)
+    parts = operator_version.split(".")
+    patch = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else 0
+    if minor >= WAITS_FOR_DEPLOYMENTS_MINOR:
+        return True
+    return minor in WAITS_FOR_DEPLOYMENTS_FROM and patch >= WAITS_FOR_DEPLOYMENTS_FROM[minor]
+
+
+def other_patch(version: str) -> str:
+    """A version the operator's kodata does not hold by default (the serving-other-version
+    fault): the next patch."""
+    major, minor, patch = (int(part) for part in version.split("."))
+    return f"{major}.{minor}.{patch + 1}"
 
 
 def resolve_version(
@@ -187,7 +227,9 @@ def _eventing_plan(cr: Obj, version: str, operator_version: str) -> _Target:
     objects = eventing.eventing_objects(version, namespace)
     if _github_enabled(cr):
         manifests.append(f"{KO_DATA}/eventing-source/{minor}/github")
-        objects += eventing.github_source_objects(version)
+        # The operator injects the CR's namespace into the source manifests too
+        # (transformers.go `mf.InjectNamespace`), so nothing lands in knative-sources.
+        objects += eventing.github_source_objects(version, namespace)
     return _Target(version, manifests, objects)
 
 
@@ -221,6 +263,8 @@ class KnativeOperator(ReconcileLoop):
         # CR (kind, namespace, name) -> objects installed for it, in manifest order.
         self._installed: dict[tuple[str, str, str], list[Ref]] = {}
         self._applied: dict[tuple[str, str, str], tuple[Any, float]] = {}
+        # ConfigMap -> the data last applied to it (manifestival's last-applied annotation).
+        self._last_data: dict[Ref, dict] = {}
 
     def start(self, sim: Any) -> None:
         # operator-webhook for the CRs (webhooks.py).
@@ -324,6 +368,18 @@ class KnativeOperator(ReconcileLoop):
             )
             write_status_if_changed(self.store, cr, {**status, "conditions": conditions})
             return
+        if (
+            kind.kind == "KnativeServing"
+            and not spec_version
+            and faults.SERVING_OTHER_VERSION in self.sim.faults
+        ):
+            target_version = other_patch(target_version)
+        if (
+            kind.kind == "KnativeEventing"
+            and not spec_version
+            and faults.EVENTING_OTHER_VERSION in self.sim.faults
+        ):
+            target_version = other_patch(target_version)
         planned = kind.plan(cr, target_version, operator_version)
         target = _Target(planned.version, planned.manifests, _with_spec_config(cr, planned.objects))
         fault, stuck_deployment = NEVER_READY[kind.kind]
@@ -331,9 +387,11 @@ class KnativeOperator(ReconcileLoop):
             _make_unpullable(target.objects, stuck_deployment)
         self._apply_if_due(key, cr, target)
         conditions = set_condition(conditions, "DependenciesInstalled", "True")
-        conditions = set_condition(conditions, "InstallSucceeded", "True")
-        status.update(version=target.version, manifests=target.manifests)
         waiting = self._unavailable_deployments(target.objects)
+        status["manifests"] = target.manifests
+        if not waiting or not waits_for_deployments(operator_version):
+            conditions = set_condition(conditions, "InstallSucceeded", "True")
+            status["version"] = target.version
         if waiting:
             message = f"Waiting on deployments: {', '.join(waiting)}"
             conditions = set_condition(
@@ -373,11 +431,25 @@ class KnativeOperator(ReconcileLoop):
         live = self.store.get(api_version, kind, name, namespace)
         if live is None:
             self.store.create(obj)
+            if kind == "ConfigMap":
+                self._last_data[_ref(obj)] = dict(obj.get("data") or {})
             return
-        # manifestival re-applies: ConfigMap data and Deployment templates are reset.
-        if kind == "ConfigMap" and live.get("data") != obj.get("data"):
-            live["data"] = obj.get("data", {})
-            self.store.update(live)
+        # manifestival re-applies with a three-way merge against what it applied last: the
+        # manifest's keys (spec.config merged in) win over manual edits, keys it applied before
+        # and dropped go, keys others added (the default-domain Job's) stay. Deployment
+        # templates are reset.
+        if kind == "ConfigMap":
+            wanted = obj.get("data") or {}
+            before = self._last_data.get(_ref(obj), {})
+            current = live.get("data") or {}
+            merged = {
+                **{k: v for k, v in current.items() if k not in before or k in wanted},
+                **wanted,
+            }
+            self._last_data[_ref(obj)] = dict(wanted)
+            if merged != current:
+                live["data"] = merged
+                self.store.update(live)
         elif kind == "Deployment" and live["spec"].get("template") != obj["spec"]["template"]:
             live["spec"]["template"] = obj["spec"]["template"]
             self.store.update(live)

@@ -35,6 +35,7 @@ from tests.sim import faults
 from tests.sim.knative import webhooks
 from tests.sim.knative.webhooks import default_template_spec
 from tests.sim.kube_controllers import (
+    PROGRAM_JOB_IMAGE,
     ReconcileLoop,
     emit_event,
     get_condition,
@@ -58,13 +59,35 @@ VISIBILITY_LABEL = "networking.knative.dev/visibility"
 WINDOW_ANNOTATION = "autoscaling.knative.dev/window"
 MIN_SCALE_ANNOTATION = "autoscaling.knative.dev/min-scale"
 KOURIER_CLASS = "kourier.ingress.networking.knative.dev"
+CLASS_ANNOTATION = "networking.knative.dev/ingress.class"
 USER_PORT = 8080
 COLD_START_SECONDS = 3.0
+# kpa/scaler.go handleScaleToZero: a PA just marked inactive, with the activator already in the
+# path (SKS in proxy mode, the default target-burst-capacity 211), is reconciled again after 3 s.
+DEACTIVATION_RECHECK_SECONDS = 3.0
+# pkg/autoscaler/config/config.go defaults for keys missing from config-autoscaler.
+AUTOSCALER_DEFAULTS = {
+    "enable-scale-to-zero": "true",
+    "stable-window": "60s",
+    "scale-to-zero-grace-period": "30s",
+    "scale-to-zero-pod-retention-period": "0s",
+    "min-scale": "0",
+}
 
 ROUTE_OUT_OF_DATE = "The Route is still working to reflect the latest desired specification."
 CONFIG_OUT_OF_DATE = (
     "The Configuration is still working to reflect the latest desired specification."
 )
+
+
+def ingress_class(network: dict[str, str]) -> str:
+    """config-network's ingress class (`ingress-class`, or the legacy `ingress.class`);
+    Istio's when unset (networking pkg/config: DefaultIngressClass)."""
+    return (
+        network.get("ingress-class")
+        or network.get("ingress.class")
+        or "istio.ingress.networking.knative.dev"
+    )
 
 
 def parse_duration(text: str) -> float:
@@ -98,6 +121,15 @@ class ServingController(ReconcileLoop):
         self._lock = threading.Lock()
         self._last_request: dict[tuple[str, str], float] = {}
         self._activating: dict[tuple[str, str], int] = {}
+        # Per revision: since when its PA is inactive (Active=False NoTraffic), and since when
+        # the activator is in its path (the SKS in proxy mode: from the start, with TBC 211).
+        self._inactive_since: dict[tuple[str, str], float] = {}
+        self._proxy_since: dict[tuple[str, str], float] = {}
+        # Since when the PA is active (a ready pod serves); only an active PA can go inactive.
+        self._active_since: dict[tuple[str, str], float] = {}
+        # Whose revision the entries above are: a revision deleted and made again under the
+        # same name (a namespace removed and recreated) is a new object with a new history.
+        self._revision_uids: dict[tuple[str, str], str] = {}
         self._scaled_changed = threading.Condition(self._lock)
 
     def start(self, sim: Any) -> None:
@@ -164,6 +196,8 @@ class ServingController(ReconcileLoop):
         for pod in self.store.list(
             "v1", "Pod", namespace, labels={"serving.knative.dev/revision": revision}
         ):
+            if pod["metadata"].get("deletionTimestamp"):
+                continue  # a Terminating pod is out of the endpoints, draining
             port = self.sim.pod_ports.get((namespace, pod["metadata"]["name"]))
             if port is not None and is_true(pod, "Ready"):
                 return port
@@ -196,6 +230,49 @@ class ServingController(ReconcileLoop):
             lambda revision: self._reconcile_revision(revision, config),
         )
         self.each(self.store.list(NETWORKING_API, "Ingress"), self._reconcile_kingress)
+        self.each(self.store.list("batch/v1", "Job", system), self._run_default_domain)
+
+    # --- serving-default-domain.yaml's Job (cmd/default-domain/main.go) ----------------------
+
+    def _run_default_domain(self, job: Obj) -> None:
+        """Done at once when config-domain already names a domain; else it waits for the
+        Kourier Service's load balancer IP (upstream polls 20 minutes; here, for as long as
+        there is none) and adds `<ip>.<magic-dns>: ""` to config-domain."""
+        containers = job["spec"]["template"]["spec"].get("containers") or []
+        program = next((c for c in containers if PROGRAM_JOB_IMAGE in c.get("image", "")), None)
+        if program is None or (job.get("status") or {}).get("succeeded"):
+            return
+        namespace = job["metadata"]["namespace"]
+        domain = self.store.get("v1", "ConfigMap", "config-domain", namespace)
+        data = dict((domain or {}).get("data") or {})
+        if not any(not key.startswith("_") and not value for key, value in data.items()):
+            gateway = self._kourier_namespace()
+            kourier = self.store.get("v1", "Service", "kourier", gateway) if gateway else None
+            addresses = ((kourier or {}).get("status") or {}).get("loadBalancer", {})
+            ip = next((a["ip"] for a in addresses.get("ingress") or [] if a.get("ip")), None)
+            if domain is None or ip is None:
+                if not (job.get("status") or {}).get("active"):
+                    write_status_if_changed(self.store, job, {"startTime": now_iso(), "active": 1})
+                return
+            magic = next(
+                (a.split("=", 1)[1] for a in program.get("args") or [] if "-magic-dns=" in a),
+                "sslip.io",
+            )
+            domain["data"] = {**data, f"{ip}.{magic}": ""}
+            self.store.update(domain)
+        stamp = now_iso()
+        complete = {"type": "Complete", "status": "True"}
+        complete.update(lastProbeTime=stamp, lastTransitionTime=stamp)
+        write_status_if_changed(
+            self.store,
+            job,
+            {
+                "startTime": (job.get("status") or {}).get("startTime", stamp),
+                "completionTime": stamp,
+                "succeeded": 1,
+                "conditions": [complete],
+            },
+        )
 
     def _release(self, obj: Obj, finalizer: str) -> None:
         meta = obj["metadata"]
@@ -421,7 +498,9 @@ class ServingController(ReconcileLoop):
         traffic = [{"latestRevision": True, "percent": 100, "revisionName": ready_revision}]
         self._ensure_route_service(route)
         conditions = set_condition(conditions, "AllTrafficAssigned", "True")
-        self._ensure_kingress(service, route, ready_revision, host, local_host, cluster_local)
+        self._ensure_kingress(
+            service, route, ready_revision, host, local_host, cluster_local, config["network"]
+        )
         if kingress is None or not get_condition(kingress, "Ready"):
             conditions = set_condition(
                 conditions,
@@ -505,6 +584,7 @@ class ServingController(ReconcileLoop):
         host: str,
         local_host: str,
         cluster_local: bool,
+        network: dict[str, str],
     ) -> None:
         meta = route["metadata"]
         namespace, name = meta["namespace"], meta["name"]
@@ -558,7 +638,7 @@ class ServingController(ReconcileLoop):
                             "networking.internal.knative.dev/rollout": json.dumps(
                                 rollout, separators=(",", ":")
                             ),
-                            "networking.knative.dev/ingress.class": KOURIER_CLASS,
+                            CLASS_ANNOTATION: ingress_class(network),
                             "serving.knative.dev/creator": USER,
                             "serving.knative.dev/lastModifier": USER,
                         },
@@ -579,9 +659,18 @@ class ServingController(ReconcileLoop):
                 rollout, separators=(",", ":")
             )
             self.store.update(live)
+        elif live["metadata"]["annotations"].get(CLASS_ANNOTATION) != ingress_class(network):
+            # route reconcileIngress updates annotations too: a changed config-network class
+            # hands the KIngress to another ingress.
+            live["metadata"]["annotations"][CLASS_ANNOTATION] = ingress_class(network)
+            self.store.update(live)
 
     def _reconcile_kingress(self, ingress: Obj) -> None:
-        """net-kourier: Ready once the gateway serves the new config."""
+        """net-kourier: Ready once the gateway serves the new config; KIngresses of another
+        class are no business of Kourier's (nobody reconciles them here)."""
+        annotations = ingress["metadata"].get("annotations") or {}
+        if annotations.get(CLASS_ANNOTATION) != KOURIER_CLASS:
+            return
         status = copy.deepcopy(ingress.get("status") or {})
         conditions = list(status.get("conditions") or [])
         status["observedGeneration"] = ingress["metadata"].get("generation", 1)
@@ -741,17 +830,26 @@ class ServingController(ReconcileLoop):
         key = (namespace, name)
         deployment = self.store.get("apps/v1", "Deployment", f"{name}-deployment", namespace)
         with self._lock:
+            if self._revision_uids.get(key) != meta["uid"]:
+                self._revision_uids[key] = meta["uid"]
+                for history in (self._inactive_since, self._proxy_since, self._active_since):
+                    history.pop(key, None)
+                self._last_request[key] = time.monotonic()
             self._last_request.setdefault(key, time.monotonic())
+            self._proxy_since.setdefault(key, time.monotonic())
             idle = time.monotonic() - self._last_request[key]
             activating = key in self._activating
         current = (deployment or {}).get("spec", {}).get("replicas", 1)
-        desired = self._desired_scale(revision, config, idle, activating, current)
+        if ((deployment or {}).get("status") or {}).get("readyReplicas"):
+            self._active_since.setdefault(key, time.monotonic())
+        desired = self._desired_scale(key, revision, config, idle, activating, current)
+        inactive = key in self._inactive_since
         if deployment is None:
             self._create_revision_deployment(revision, config, desired)
         elif current != desired:
             deployment["spec"]["replicas"] = desired
             self.store.update(deployment)
-        self._ensure_pod_autoscaler(revision, desired, deployment)
+        self._ensure_pod_autoscaler(revision, desired, deployment, inactive)
         self._ensure_revision_services(revision)
         ready_pods = ((deployment or {}).get("status") or {}).get("readyReplicas", 0)
         status = copy.deepcopy(revision.get("status") or {})
@@ -765,12 +863,14 @@ class ServingController(ReconcileLoop):
         status["actualReplicas"] = ready_pods
         status["desiredReplicas"] = desired
         ever_ready = is_true(revision, "Ready")
-        if ready_pods and desired:
+        # revision_lifecycle.go PropagateAutoscalerStatus: Active follows the PA's Ready, so an
+        # inactive PA makes the revision Active=False even while its last pod still runs.
+        if ready_pods and desired and not inactive:
             conditions = set_condition(conditions, "ResourcesAvailable", "True")
             conditions = set_condition(conditions, "ContainerHealthy", "True")
             conditions = set_condition(conditions, "Active", "True", severity="Info")
             conditions = set_condition(conditions, "Ready", "True")
-        elif ever_ready and desired == 0:
+        elif ever_ready and inactive:
             conditions = set_condition(
                 conditions,
                 "Active",
@@ -862,26 +962,52 @@ class ServingController(ReconcileLoop):
             )
 
     def _desired_scale(
-        self, revision: Obj, config: dict, idle: float, activating: bool, current: int
+        self,
+        key: tuple[str, str],
+        revision: Obj,
+        config: dict,
+        idle: float,
+        activating: bool,
+        current: int,
     ) -> int:
-        """The KPA's decision: keep one pod until the window plus the grace period pass
-        without a request, then zero (unless scale to zero is off or min-scale is set)."""
+        """The KPA's decision in stages (kpa/scaler.go handleScaleToZero): a stable window
+        without requests marks the PA inactive (the pod stays); once it has been inactive for the
+        3 s re-check and any scale-to-zero-pod-retention-period, and the activator has been in
+        the path for the grace period, the Deployment goes to 0. Scale to zero off, min-scale or
+        fault no-scale-down keep the pod."""
         if activating:
+            self._inactive_since.pop(key, None)
             return max(current, 1)
-        autoscaler = config["autoscaler"]
+        settings = {**AUTOSCALER_DEFAULTS, **config["autoscaler"]}
         annotations = revision["metadata"].get("annotations") or {}
-        min_scale = int(annotations.get(MIN_SCALE_ANNOTATION, autoscaler.get("min-scale", "0")))
+        min_scale = int(annotations.get(MIN_SCALE_ANNOTATION, settings["min-scale"]))
         if (
             faults.NO_SCALE_DOWN in self.sim.faults
             or min_scale > 0
-            or autoscaler.get("enable-scale-to-zero", "true") != "true"
+            or settings["enable-scale-to-zero"] != "true"
         ):
+            self._inactive_since.pop(key, None)
             return max(current, min_scale, 1)
-        window = parse_duration(
-            annotations.get(WINDOW_ANNOTATION) or autoscaler.get("stable-window", "60s")
-        )
-        grace = parse_duration(autoscaler.get("scale-to-zero-grace-period", "30s"))
-        if current and idle >= self.sim.clock.scaled(window + grace):
+        scaled = self.sim.clock.scaled
+        window = parse_duration(annotations.get(WINDOW_ANNOTATION) or settings["stable-window"])
+        if idle < scaled(window):
+            self._inactive_since.pop(key, None)
+            return current
+        now = time.monotonic()
+        if key not in self._inactive_since:
+            active_since = self._active_since.get(key)
+            if current and active_since is not None and now - active_since >= scaled(window):
+                self._inactive_since[key] = now
+                del self._active_since[key]
+            return current
+        inactive_for = now - self._inactive_since[key]
+        proxy_for = now - self._proxy_since[key]
+        grace = scaled(parse_duration(settings["scale-to-zero-grace-period"]))
+        retention = scaled(parse_duration(settings["scale-to-zero-pod-retention-period"]))
+        if (
+            inactive_for >= max(scaled(DEACTIVATION_RECHECK_SECONDS), retention)
+            and max(inactive_for, proxy_for) >= grace
+        ):
             return 0
         return current
 
@@ -928,6 +1054,8 @@ class ServingController(ReconcileLoop):
             ]
             user.pop("readinessProbe", None)
             user["terminationMessagePolicy"] = "FallbackToLogsOnError"
+            # deploy.go: the user container waits for queue-proxy's drain before it stops.
+            user["lifecycle"] = {"preStop": {"httpGet": {"path": "/wait-for-drain", "port": 8022}}}
             containers.append(user)
         queue_image = config["deployment"].get(
             "queue-sidecar-image", "gcr.io/knative-releases/knative.dev/serving/cmd/queue"
@@ -987,7 +1115,9 @@ class ServingController(ReconcileLoop):
             }
         )
 
-    def _ensure_pod_autoscaler(self, revision: Obj, desired: int, deployment: Obj | None) -> None:
+    def _ensure_pod_autoscaler(
+        self, revision: Obj, desired: int, deployment: Obj | None, inactive: bool
+    ) -> None:
         meta = revision["metadata"]
         namespace, name = meta["namespace"], meta["name"]
         actual = ((deployment or {}).get("status") or {}).get("readyReplicas", 0)
@@ -1028,23 +1158,22 @@ class ServingController(ReconcileLoop):
                 }
             )
         conditions = list((pa.get("status") or {}).get("conditions") or [])
-        if desired == 0:
-            conditions = set_condition(
-                conditions, "Active", "False", "NoTraffic", "The target is not receiving traffic."
-            )
+        # podautoscaler_lifecycle.go: Ready is the conjunction of Active, ScaleTargetInitialized
+        # and SKSReady, so it is False NoTraffic while the PA is inactive (at zero too).
+        if inactive:
+            active = ("False", "NoTraffic", "The target is not receiving traffic.")
         elif actual:
-            conditions = set_condition(conditions, "Active", "True")
+            active = ("True", None, None)
         else:
-            conditions = set_condition(
-                conditions,
-                "Active",
+            active = (
                 "Unknown",
                 "Queued",
                 "Requests to the target are being buffered as resources are provisioned.",
             )
-        conditions = set_condition(
-            conditions, "Ready", "True" if actual or desired == 0 else "Unknown"
-        )
+        conditions = set_condition(conditions, "Active", *active)
+        conditions = set_condition(conditions, "Ready", *active)
+        if actual:
+            conditions = set_condition(conditions, "ScaleTargetInitialized", "True")
         conditions = set_condition(conditions, "SKSReady", "True")
         write_status_if_changed(
             self.store,

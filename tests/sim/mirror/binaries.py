@@ -9,6 +9,9 @@ Asset names and checksum files follow upstream:
 Every binary of one release is the same script (the doubles run on this host whatever the
 platform in the name); bytes depend only on the version, so checksums hold across requests.
 Fault `tampered-kn`: the kn binaries served differ from what checksums.txt says.
+Fault `kn-not-executable`: the kn binaries are a program for another platform (a Mach-O
+header: "exec format error" on Linux) whose checksums.txt lines match what is served, as a
+release built for the wrong target would be.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import re
 from typing import Any
 
 from tests.sim.doubles import executable_script
-from tests.sim.faults import TAMPERED_KN
+from tests.sim.faults import KN_NOT_EXECUTABLE, TAMPERED_KN
 
 KN_FILES = (
     "kn-linux-amd64",
@@ -45,6 +48,10 @@ KIND_TAG = re.compile(rf"v{SEMVER}")
 
 
 def kn_binary(version: str, sim: Any) -> bytes:
+    if KN_NOT_EXECUTABLE in sim.faults:
+        # A 64-bit Mach-O executable's magic and header, then padding: no kernel but
+        # Darwin's runs it, and Linux refuses it with ENOEXEC.
+        return b"\xcf\xfa\xed\xfe\x07\x00\x00\x01\x03\x00\x00\x00\x02\x00\x00\x00" + bytes(4080)
     return executable_script("kn", version, sim.repo_root)
 
 

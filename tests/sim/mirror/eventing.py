@@ -609,18 +609,22 @@ def eventing_objects(version: str, namespace: str = EVENTING_NAMESPACE) -> list[
 # --- knative-extensions/eventing-github ------------------------------------------------------
 
 
-def github_source_objects(version: str) -> list[Obj]:
-    """eventing-github's release (config/): what the operator installs for
-    `spec.source.github.enabled` (knative/operator `pkg/reconciler/knativeeventing/source/`).
+def github_source_objects(version: str, namespace: str = GITHUB_SOURCE_NAMESPACE) -> list[Obj]:
+    """eventing-github's release (config/) for Eventing `version`: what the operator installs
+    for `spec.source.github.enabled` (knative/operator `pkg/reconciler/knativeeventing/
+    source/`, kodata `eventing-source/<minor>/github`).
+
+    The release's objects carry only `contrib.eventing.knative.dev/release` (plus
+    `control-plane` on the StatefulSet), no `app.kubernetes.io/*` (live-objects.md 8.3). The
+    operator runs `mf.InjectNamespace(<CR namespace>)` over them, which renames the
+    `knative-sources` Namespace object too: pass that namespace, and the Namespace object is
+    left out (it is the CR's, which exists already).
     """
-    version = bare_version(version)
-    namespace = GITHUB_SOURCE_NAMESPACE
-    labels = {
-        "app.kubernetes.io/name": "knative-eventing",
-        "app.kubernetes.io/component": "github-source",
-        "app.kubernetes.io/version": version,
-        "contrib.eventing.knative.dev/release": f"v{version}",
-    }
+    major, minor = minor_of(version)
+    # The operator's kodata carries eventing-github's .0 of the minor (v1.11.0 beside Eventing
+    # 1.11.1 in operator 1.11.4); newer patches of the source are INFERRED to follow suit.
+    labels = {"contrib.eventing.knative.dev/release": f"v{major}.{minor}.0"}
+    version = f"{major}.{minor}.0"
     crd_labels = {**labels, "knative.dev/crd-install": "true"}
     github_source = crd(
         "sources.knative.dev",
@@ -647,7 +651,7 @@ def github_source_objects(version: str) -> list[Obj]:
         "metadata": {
             "name": "github-controller-manager",
             "namespace": namespace,
-            "labels": dict(labels),
+            "labels": {**labels, "control-plane": "github-controller-manager"},
         },
         "spec": {
             "replicas": 1,
@@ -685,8 +689,11 @@ def github_source_objects(version: str) -> list[Obj]:
         ports=[{"name": "https-webhook", "containerPort": 8443}],
         container_name="github-webhook",
     )
+    own_namespace = (
+        [namespace_object(namespace, labels)] if namespace == GITHUB_SOURCE_NAMESPACE else []
+    )
     return [
-        namespace_object(namespace, labels),
+        *own_namespace,
         service_account("github-controller-manager", namespace, labels),
         cluster_role("eventing-sources-github-controller", labels, ALL_RULES),
         cluster_role(
@@ -758,9 +765,8 @@ def sockeye_objects() -> list[Obj]:
 
 # --- triggermesh/triggermesh -----------------------------------------------------------------
 
-# The kinds of triggermesh v1.26.0 `config/300-*.yaml`, per group (38/34/5/2/1). The index
-# available here only held older revisions of config/200-clusterroles.yaml (30 sources,
-# 29 targets); the remaining names are from the v1.2x documentation as remembered (INFERRED).
+# The kinds of triggermesh v1.26.0 `config/30[0-4]-*.yaml`, per group (38/34/5/2/1), read
+# from the tag's tree: targets include SolaceTarget and no AlibabaOSSTarget.
 TRIGGERMESH_KINDS: dict[str, list[str]] = {
     "sources.triggermesh.io": [
         "AWSCloudWatchLogsSource",
@@ -803,7 +809,6 @@ TRIGGERMESH_KINDS: dict[str, list[str]] = {
         "ZendeskSource",
     ],
     "targets.triggermesh.io": [
-        "AlibabaOSSTarget",
         "AWSComprehendTarget",
         "AWSDynamoDBTarget",
         "AWSEventBridgeTarget",
@@ -834,6 +839,7 @@ TRIGGERMESH_KINDS: dict[str, list[str]] = {
         "SalesforceTarget",
         "SendGridTarget",
         "SlackTarget",
+        "SolaceTarget",
         "SplunkTarget",
         "TwilioTarget",
         "ZendeskTarget",
@@ -848,6 +854,18 @@ TRIGGERMESH_KINDS: dict[str, list[str]] = {
     "routing.triggermesh.io": ["Filter", "Splitter"],
     "extensions.triggermesh.io": ["Function"],
 }
+
+
+# What triggermesh-addressable-resolver grants (read-only access to its addressable kinds),
+# aggregated into `addressable-resolver`.
+TRIGGERMESH_ADDRESSABLE_RULES = [
+    {
+        "apiGroups": [group],
+        "resources": [f"{kind.lower()}s" for kind in TRIGGERMESH_KINDS[group]],
+        "verbs": ["get", "list", "watch"],
+    }
+    for group in ("targets.triggermesh.io", "flow.triggermesh.io")
+]
 
 
 def _triggermesh_labels() -> dict:
@@ -915,10 +933,21 @@ def triggermesh_objects() -> list[Obj]:
         namespace_object(namespace, labels),
         cluster_role("triggermesh-controller", labels, ALL_RULES),
         cluster_role("triggermesh-webhook", labels, ALL_RULES),
-        # Same name as Eventing's aggregated role (knative-facts.md): deleting this file
-        # deletes Eventing's `addressable-resolver` too.
+        # config/200-clusterroles.yaml: a copy of Eventing's aggregated role, same name and
+        # selector, "to allow running TriggerMesh in a cluster which doesn't have Knative
+        # Eventing deployed"; deleting this file deletes Eventing's `addressable-resolver`.
+        {
+            **cluster_role(
+                "addressable-resolver", {"app.kubernetes.io/part-of": "triggermesh"}, []
+            ),
+            "aggregationRule": {
+                "clusterRoleSelectors": [{"matchLabels": {"duck.knative.dev/addressable": "true"}}]
+            },
+        },
         cluster_role(
-            "addressable-resolver", {**labels, "duck.knative.dev/addressable": "true"}, ALL_RULES
+            "triggermesh-addressable-resolver",
+            {"app.kubernetes.io/part-of": "triggermesh", "duck.knative.dev/addressable": "true"},
+            TRIGGERMESH_ADDRESSABLE_RULES,
         ),
         cluster_role(
             "triggermesh-source-observer", {**labels, "duck.knative.dev/source": "true"}, ALL_RULES
@@ -955,8 +984,14 @@ def triggermesh_objects() -> list[Obj]:
             {"app": "triggermesh-webhook"},
             [{"name": "https-webhook", "port": 443, "targetPort": 8443}],
         ),
-        *_webhook_configurations(
-            "triggermesh.io", "triggermesh-webhook", namespace, labels, "Fail"
+        # config/500-webhook-configuration.yaml: two, without rules until the webhook runs
+        # and fills them in (so they admit everything while its image does not pull).
+        *(
+            _webhook_configuration(kind, name, "triggermesh-webhook", namespace, labels, "Fail")
+            for kind, name in (
+                ("MutatingWebhookConfiguration", "defaulting.webhook.triggermesh.io"),
+                ("ValidatingWebhookConfiguration", "validation.webhook.triggermesh.io"),
+            )
         ),
     ]
 

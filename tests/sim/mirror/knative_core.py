@@ -453,6 +453,7 @@ def operator_objects(version: str, built_as: str | None = None) -> list[Obj]:
 
 # --- knative/serving ------------------------------------------------------------------------
 
+
 def serving_crd_objects(version: str) -> list[Obj]:
     """serving-crds.yaml: config/core/300-resources/*.yaml (printer columns as upstream)."""
     labels = {**knative_labels("knative-serving", version), "knative.dev/crd-install": "true"}

@@ -11,6 +11,19 @@ from tests.sim.mirror import releases
 
 class _MirrorHandler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server naming)
+        listed = releases.listing_path(self.path)
+        if listed is not None:
+            host, port = self.server.server_address[:2]
+            status, body, headers = releases.listing(
+                self.server.owner.repo_root, f"http://{host}:{port}", *listed
+            )
+            self.send_response(status)
+            for name, value in {"Content-Type": "application/json", **headers}.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         body = self._asset()
         if body is None:
             self.answer(404, b"Not Found", "text/plain")

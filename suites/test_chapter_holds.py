@@ -1,0 +1,56 @@
+"""The finished chapter: after every recipe (this module sorts after test_14_*), what the
+earlier recipes showed still holds on the cluster that now also runs the GitHub source and
+TriggerMesh: nodeinfo still answers (14.4), and ping events still reach sockeye (14.6).
+
+Each check is reported under the recipe it re-checks; `-m chapter` selects these checks,
+`-m recipe_14_N` does not."""
+
+import pytest
+
+from cookbook14.recipes.event_source import listen_for_ping_events, sockeye_logs
+from cookbook14.recipes.service import (
+    CLUSTER_LOCAL_DOMAIN,
+    NAME,
+    NAMESPACE,
+    SERVING_API,
+    get_through_ingress,
+    host_of,
+)
+from fixtures.plugin import ensure_step
+
+BOOK_SCHEDULE = "* * * * *"
+
+
+@pytest.mark.chapter("14.4")
+def test_nodeinfo_still_answers(steps, kube, plan, ingress_endpoint):
+    """at the end of the chapter, nodeinfo's URL still shows the node's information"""
+    ensure_step(steps, "14.4")
+    url = (kube.get(SERVING_API, "Service", NAME, NAMESPACE) or {}).get("status", {}).get("url")
+    assert url, f"kubectl get ksvc {NAME}: gone, or no URL, at the end of the chapter"
+    host = host_of(url)
+    if host.endswith(CLUSTER_LOCAL_DOMAIN):
+        pytest.skip(f"nodeinfo's URL {url} is cluster-local: not reachable through Kourier")
+    answer = get_through_ingress(ingress_endpoint, host, plan.deadlines["cold_start_request"])
+    assert answer.status == 200 and answer.hostname, (
+        f"GET {url} through Kourier at the end of the chapter: HTTP {answer.status} "
+        f"{answer.body[:200]!r}"
+    )
+
+
+@pytest.mark.chapter("14.6")
+def test_ping_events_still_arrive(steps, kube, plan, harness, ingress_endpoint):
+    """at the end of the chapter, sockeye still shows a new ping event every minute"""
+    facts = ensure_step(steps, "14.6").facts
+    if host_of(facts["sockeye_url"]).endswith(CLUSTER_LOCAL_DOMAIN):
+        pytest.skip(f"sockeye's URL {facts['sockeye_url']} is cluster-local: no /ws to listen on")
+    delivery = listen_for_ping_events(
+        ingress_endpoint,
+        facts["sockeye_url"],
+        "default",
+        "ping-source",
+        BOOK_SCHEDULE,
+        plan.deadlines,
+        harness.options.timeout_scale,
+        lambda: sockeye_logs(kube, "default"),
+    )
+    assert delivery.events, f"at the end of the chapter: {delivery.describe_failure()}"

@@ -1,0 +1,220 @@
+"""Recipes 14.3 and 14.4 end to end: `pytest suites/ -m "recipe_14_3 or recipe_14_4"` against
+the simulated cluster (as an existing cluster, and through the kind provider with the doubles),
+for the book's Knative, 1.14 and 1.23; and with faults, each turning the right check red with its
+cause while the checks that depend on it are reported blocked."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from cookbook14.catalog import Catalog
+from cookbook14.options import Options
+from cookbook14.plan import WINDOW_ANNOTATION, build_plan
+from cookbook14.recipes.service import why_not_ready
+from tests.launch import existing, kind_args, kind_clusters, recipes, run_suites
+
+SELECT = ("-m", "recipe_14_3 or recipe_14_4")
+DOMAIN = ("--domain", "127.0.0.1.sslip.io")
+# Deadlines for fault runs: the simulation runs 20 times faster than real time.
+QUICK = ("--timeout-scale", "0.05")
+FIGURES = ("time_to_zero", "cold_start_latency", "warm_latency")
+
+
+@pytest.fixture
+def cache_env(tmp_path) -> dict:
+    """The environment of a run that downloads kn into a cache of its own."""
+    return {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+
+
+@pytest.mark.parametrize(("fast", "window"), [(False, None), (True, "6s")])
+def test_the_plan_carries_the_window_annotation_only_with_fast(fast, window):
+    step = build_plan(Options(fast=fast), Catalog.load()).step("14.4")
+    (document,) = step.applies[0].documents
+    annotations = document["spec"]["template"].get("metadata", {}).get("annotations", {})
+    assert annotations.get(WINDOW_ANNOTATION) == window
+    assert step.implemented and step.applies[0].namespace == "default"
+    book = build_plan(Options(), Catalog.load()).step("14.4").applies[0].documents[0]
+    assert "metadata" not in book["spec"]["template"], "the book's nodeinfo.yaml, unchanged"
+
+
+class OneKsvc:
+    """A cluster with only a nodeinfo ksvc in it (for the step's diagnosis)."""
+
+    def __init__(self, conditions: list[dict]) -> None:
+        self.ksvc = {"metadata": {"name": "nodeinfo"}, "status": {"conditions": conditions}}
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None):
+        return self.ksvc if (kind, name, namespace) == ("Service", "nodeinfo", "default") else None
+
+
+def test_a_ksvc_failing_without_pods_is_explained_by_its_ready_condition():
+    message = (
+        'Revision "nodeinfo-00001" failed with message: Unable to fetch image '
+        '"functions/nodeinfo:latest": failed to resolve image to digest: 429 Too Many Requests.'
+    )
+    failed = OneKsvc(
+        [{"type": "Ready", "status": "False", "reason": "RevisionFailed", "message": message}]
+    )
+    assert why_not_ready(failed) == f"Ready=False (RevisionFailed): {message}"
+    waiting = OneKsvc([{"type": "Ready", "status": "Unknown", "reason": "RevisionMissing"}])
+    assert why_not_ready(waiting) == ""
+
+
+def checks(summary: dict, recipe: str) -> dict[str, dict]:
+    return {check["name"]: check for check in recipes(summary)[recipe]["checks"]}
+
+
+def figures(summary: dict) -> dict[str, list[float]]:
+    found: dict[str, list[float]] = {}
+    for measurement in summary["measurements"]:
+        if measurement["recipe"] == "14.4":
+            found.setdefault(measurement["name"], []).append(measurement["value"])
+    return found
+
+
+def assert_passed(result, summary: dict) -> None:
+    assert result.returncode == 0, result.stdout + result.stderr
+    for recipe in ("14.3", "14.4"):
+        outcome = recipes(summary)[recipe]
+        assert outcome["outcome"] == "passed", outcome
+        assert {c["outcome"] for c in outcome["checks"]} == {"passed"}, outcome["checks"]
+
+
+def test_book_passes_with_two_cold_starts_and_records_the_figures(tmp_path, sim_cluster, cache_env):
+    result, summary = run_suites(
+        tmp_path / "r", *existing(sim_cluster), *DOMAIN, *SELECT, "--cold-starts", "2",
+        env=cache_env,
+    )  # fmt: skip
+    assert_passed(result, summary)
+    assert len(checks(summary, "14.3")) == 5 and len(checks(summary, "14.4")) == 7
+    kn = recipes(summary)["14.3"]["step"]["facts"]
+    assert kn["kn_version"] == "1.11.0" and summary["found"]["kn"] == "1.11.0"
+    assert kn["kn_supported_apis"]["serving"] == [
+        "serving.knative.dev/v1 (knative-serving v1.11.0)"
+    ]
+    measured = figures(summary)
+    # Book defaults: stable window 60 s + grace period 30 s + queue-proxy's drain 30 s.
+    assert measured["expected_time_to_zero"][0] == 120.0
+    assert len(measured["time_to_zero"]) == 2, "two cold starts: two scale-to-zero cycles"
+    # Counted until the last pod is gone, its drain included: at least the stable window, the
+    # 3 s re-check and the 30 s drain, at the simulation's speed (twenty times real time).
+    assert min(measured["time_to_zero"]) >= sim_cluster.clock.scaled(60 + 3 + 30) * 0.9
+    assert len(measured["cold_start_latency"]) == len(measured["warm_latency"]) == 2
+    for name in FIGURES:
+        low, middle, high = (measured[f"{name}_{stat}"][0] for stat in ("min", "median", "max"))
+        assert low <= middle <= high
+        assert low == min(measured[name]) and high == max(measured[name])
+    assert not any(d["recipe"] == "14.4" for d in summary["deviations"])
+    namespaces = {ns["metadata"]["name"] for ns in sim_cluster.store.list("v1", "Namespace")}
+    assert "cookbook14-kn" not in namespaces, "the kn alternative's namespace is removed"
+
+
+@pytest.mark.parametrize(
+    ("version", "kubernetes", "kn"),
+    [("1.14", "1.29.2", "1.14.0"), ("1.23", "1.34.0", "1.23.0")],
+    ids=["knative-1.14", "knative-1.23"],
+)
+def test_newer_knative_passes_and_fast_is_a_deviation(
+    tmp_path, make_sim_cluster, cache_env, version, kubernetes, kn
+):
+    sim = make_sim_cluster(kubernetes_version=kubernetes)
+    result, summary = run_suites(
+        tmp_path / "r", *existing(sim), *DOMAIN, *SELECT, "--knative-version", version, "--fast",
+        env=cache_env,
+    )  # fmt: skip
+    assert_passed(result, summary)
+    assert summary["found"]["kn"] == kn
+    fast = [d for d in summary["deviations"] if d["recipe"] == "14.4"]
+    assert len(fast) == 1 and "autoscaling.knative.dev/window: 6s" in fast[0]["what"]
+    # The 6 s window: 6 + grace period 30 + drain 30.
+    assert figures(summary)["expected_time_to_zero"] == [66.0]
+
+
+def test_passes_through_the_kind_provider(tmp_path, sim_cluster, kind_env):
+    result, summary = run_suites(
+        tmp_path / "r", *kind_args(sim_cluster, "svc", *SELECT), env=kind_env
+    )
+    assert_passed(result, summary)
+    assert summary["cluster"]["created"] is True
+    assert kind_clusters(kind_env) == []
+
+
+def test_no_scale_down_turns_scale_to_zero_red_and_blocks_the_cold_start(
+    tmp_path, make_sim_cluster, cache_env
+):
+    sim = make_sim_cluster(faults=["no-scale-down"])
+    result, summary = run_suites(
+        tmp_path / "r", *existing(sim), *DOMAIN, *QUICK, "-m", "recipe_14_4", env=cache_env
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    found = checks(summary, "14.4")
+    red = found["test_nodeinfo_scales_to_zero_without_traffic"]
+    assert red["outcome"] == "failed"
+    assert red["message"].startswith("cookbook14.recipes.service.NodeinfoError: pods never went:")
+    assert "nodeinfo-00001-deployment-" in red["message"]
+    blocked = found["test_the_next_request_starts_a_new_pod"]
+    assert blocked["outcome"] == "skipped"
+    assert blocked["message"].startswith(
+        "blocked by failed check test_nodeinfo_scales_to_zero_without_traffic: pods never went"
+    )
+    others = [c for n, c in found.items() if n not in (red["name"], blocked["name"])]
+    assert {c["outcome"] for c in others} == {"passed"}
+    evidence = next((tmp_path / "r").glob("*/evidence/14.4-test_nodeinfo_scales_to_zero*"))
+    text = evidence.read_text()
+    assert "kind: PodAutoscaler" in text and "logs of user-container" in text
+
+
+def test_unpullable_nodeinfo_fails_the_step_with_the_registrys_reason(
+    tmp_path, make_sim_cluster, cache_env
+):
+    sim = make_sim_cluster(faults=["nodeinfo-image-pull"])
+    result, summary = run_suites(
+        tmp_path / "r", *existing(sim), *DOMAIN, *QUICK, "-m", "recipe_14_4", env=cache_env
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    outcome = recipes(summary)["14.4"]
+    assert outcome["outcome"] == "failed"
+    first, *later = outcome["checks"]
+    assert first["outcome"] == "error"
+    assert first["message"].startswith(
+        "step 14.4 (Create a Knative Service) failed: ksvc nodeinfo never became Ready: pod "
+        "nodeinfo-00001-deployment-"
+    )
+    assert "container user-container is ImagePullBackOff" in first["message"]
+    assert "429 Too Many Requests" in first["message"]
+    assert later and all(c["message"].startswith("blocked by failed step 14.4") for c in later)
+    evidence = next((tmp_path / "r").glob("*/evidence/14.4.txt")).read_text()
+    assert "Failed to pull image" in evidence
+
+
+def test_an_arm64_node_is_named_as_the_cause_and_warned_about(
+    tmp_path, make_sim_cluster, cache_env
+):
+    sim = make_sim_cluster()
+    node = sim.store.list("v1", "Node")[0]
+    node["status"]["nodeInfo"]["architecture"] = "arm64"
+    sim.store.update_status("v1", "Node", node["metadata"]["name"], None, node["status"])
+    result, summary = run_suites(
+        tmp_path / "r", *existing(sim), *DOMAIN, *QUICK, "-m", "recipe_14_4", env=cache_env
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    first = recipes(summary)["14.4"]["checks"][0]
+    assert "container user-container is CrashLoopBackOff" in first["message"]
+    assert "exec /usr/bin/fwatchdog: exec format error" in first["message"]
+    warning = (
+        "functions/nodeinfo:latest is published for linux/amd64 only; this cluster's nodes are "
+        f"{node['metadata']['name']} (arm64)"
+    )
+    assert first["message"].split("\n")[0].endswith(warning)
+    assert f"14.4: {warning}" in summary["warnings"]
+
+
+def test_a_rerun_on_the_same_cluster_passes_again(tmp_path, sim_cluster, cache_env):
+    """The second run finds nodeinfo at zero and the kn namespace gone, then made again."""
+    for attempt in ("first", "second"):
+        result, summary = run_suites(
+            tmp_path / attempt, *existing(sim_cluster), *DOMAIN, *SELECT, env=cache_env
+        )
+        assert_passed(result, summary)

@@ -1,0 +1,201 @@
+"""Self-tests of the simulation's scale to zero (live-objects.md section 8, item 4), its
+autoscaler settings (item 5), and the simulated failures recipes 14.3 and 14.4 must detect:
+nodeinfo's image never pulling, kn built for another platform."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from tests.sim import SimCluster
+from tests.sim.doubles import REPO_ROOT
+from tests.sim.doubles.kn import ROOT_HELP
+from tests.sim.mirror import binaries
+from tests.test_sim_operator import SERVING_CR, condition, install_serving, wait_until
+from tests.test_sim_serving import create_ksvc, nodeinfo, through_ingress
+
+SERVING = "serving.knative.dev/v1"
+AUTOSCALING = "autoscaling.internal.knative.dev/v1alpha1"
+HOST = "sleepy.default.127.0.0.1.sslip.io"
+
+
+def pods(sim: SimCluster, revision: str = "sleepy-00001") -> list[dict]:
+    return sim.store.list("v1", "Pod", "default", labels={"serving.knative.dev/revision": revision})
+
+
+def pa(sim: SimCluster, revision: str = "sleepy-00001") -> dict:
+    return sim.store.get(AUTOSCALING, "PodAutoscaler", revision, "default") or {}
+
+
+def revision(sim: SimCluster, name: str = "sleepy-00001") -> dict:
+    return sim.store.get(SERVING, "Revision", name, "default") or {}
+
+
+def replicas(sim: SimCluster) -> int:
+    deployment = sim.store.get("apps/v1", "Deployment", "sleepy-00001-deployment", "default")
+    return deployment["spec"]["replicas"]
+
+
+def terminating(found: list[dict]) -> list[dict]:
+    return [pod for pod in found if pod["metadata"].get("deletionTimestamp")]
+
+
+def inactive(obj: dict) -> bool:
+    active = condition(obj, "Active")
+    return (active.get("status"), active.get("reason")) == ("False", "NoTraffic")
+
+
+@pytest.fixture
+def serving(make_sim_cluster: Callable[..., SimCluster]) -> SimCluster:
+    sim = make_sim_cluster()
+    install_serving(sim)
+    return sim
+
+
+def test_scale_to_zero_goes_in_stages(serving: SimCluster) -> None:
+    create_ksvc(serving, nodeinfo("sleepy", window="6s"))
+    wait_until(
+        "a ready pod", lambda: condition(revision(serving), "Active").get("status") == "True"
+    )
+    # Stage 1: a stable window without traffic makes the PA inactive; its pod is still there.
+    wait_until("the PA inactive", lambda: inactive(pa(serving)))
+    assert len(pods(serving)) == 1 and replicas(serving) == 1
+    assert not pods(serving)[0]["metadata"].get("deletionTimestamp")
+    ready = condition(pa(serving), "Ready")
+    assert (ready["status"], ready["reason"]) == ("False", "NoTraffic")
+    wait_until("the revision inactive", lambda: inactive(revision(serving)))
+    assert condition(revision(serving), "Ready")["status"] == "True"
+    # Stage 2: the scaler re-checks and scales the Deployment to 0; the pod drains, Terminating.
+    wait_until("replicas 0", lambda: replicas(serving) == 0)
+    scaled_at = time.monotonic()
+    draining = wait_until("the pod Terminating", lambda: terminating(pods(serving)))
+    assert len(draining) == 1
+    assert draining[0]["metadata"]["deletionGracePeriodSeconds"] == 300
+    wait_until(
+        "the pod not Ready", lambda: condition(pods(serving)[0], "Ready")["status"] == "False"
+    )
+    # Stage 3: once queue-proxy's 30 s drain is over, no pod is left.
+    wait_until("no pod", lambda: not pods(serving), timeout=15)
+    assert time.monotonic() - scaled_at >= serving.clock.scaled(30) * 0.9
+    assert inactive(pa(serving)) and condition(pa(serving), "Ready")["status"] == "False"
+    assert inactive(revision(serving)) and condition(revision(serving), "Ready")["status"] == "True"
+
+
+def test_a_cold_start_while_the_last_pod_drains_sees_two_pods(serving: SimCluster) -> None:
+    create_ksvc(serving, nodeinfo("sleepy", window="6s"))
+    wait_until("replicas 0", lambda: replicas(serving) == 0, timeout=15)
+    old = wait_until("the pod Terminating", lambda: terminating(pods(serving)))[0]["metadata"][
+        "name"
+    ]
+    response = through_ingress(serving, HOST)
+    assert response.status_code == 200
+    new = response.text.splitlines()[0].removeprefix("Hostname: ")
+    assert new != old, "the draining pod gets no requests"
+    names = {pod["metadata"]["name"] for pod in pods(serving)}
+    assert names == {old, new}
+    assert condition(revision(serving), "Active")["status"] == "True"
+
+
+def test_a_request_before_the_scale_down_makes_the_pa_active_again(serving: SimCluster) -> None:
+    create_ksvc(serving, nodeinfo("sleepy", window="6s"))
+    wait_until("the PA inactive", lambda: inactive(pa(serving)), timeout=15)
+    (pod,) = pods(serving)
+    response = through_ingress(serving, HOST)
+    assert response.text.startswith(f"Hostname: {pod['metadata']['name']}\n"), "no cold start"
+    wait_until("the PA active", lambda: condition(pa(serving), "Active").get("status") == "True")
+    assert replicas(serving) == 1
+
+
+def test_autoscaler_settings_are_read_with_defaults_for_missing_keys(
+    make_sim_cluster: Callable[..., SimCluster],
+) -> None:
+    sim = make_sim_cluster()
+    config = {**SERVING_CR["spec"]["config"], "autoscaler": {"stable-window": "6s"}}
+    config["autoscaler"]["scale-to-zero-pod-retention-period"] = "40s"
+    install_serving(sim, {**SERVING_CR, "spec": {**SERVING_CR["spec"], "config": config}})
+    data = sim.store.get("v1", "ConfigMap", "config-autoscaler", "knative-serving")["data"]
+    assert "scale-to-zero-grace-period" not in data, "a missing key means the default"
+    create_ksvc(sim, nodeinfo("sleepy"))  # no annotation: config-autoscaler's 6 s window
+    wait_until("the PA inactive", lambda: inactive(pa(sim)), timeout=15)
+    inactive_at = time.monotonic()
+    wait_until("replicas 0", lambda: replicas(sim) == 0, timeout=15)
+    assert time.monotonic() - inactive_at >= sim.clock.scaled(40) * 0.9, "pod retention kept it"
+
+
+def test_scale_to_zero_switched_off_keeps_the_pod(
+    make_sim_cluster: Callable[..., SimCluster],
+) -> None:
+    sim = make_sim_cluster()
+    config = {**SERVING_CR["spec"]["config"], "autoscaler": {"enable-scale-to-zero": "false"}}
+    install_serving(sim, {**SERVING_CR, "spec": {**SERVING_CR["spec"], "config": config}})
+    create_ksvc(sim, nodeinfo("sleepy", window="6s"))
+    time.sleep(sim.clock.scaled(6 + 3 + 30 + 10))
+    assert replicas(sim) == 1 and len(pods(sim)) == 1
+    assert condition(pa(sim), "Active")["status"] == "True"
+
+
+def test_nodeinfo_image_pull_fault_shows_the_registrys_reason(
+    make_sim_cluster: Callable[..., SimCluster],
+) -> None:
+    sim = make_sim_cluster(faults=["nodeinfo-image-pull"])
+    install_serving(sim)
+    sim.store.create({**nodeinfo(), "metadata": {"name": "nodeinfo", "namespace": "default"}})
+    pod = wait_until(
+        "a pod that cannot pull",
+        lambda: next(
+            (
+                p
+                for p in pods(sim, "nodeinfo-00001")
+                if (p.get("status") or {}).get("containerStatuses")
+            ),
+            None,
+        ),
+    )
+    user = next(s for s in pod["status"]["containerStatuses"] if s["name"] == "user-container")
+    waiting = user["state"]["waiting"]
+    assert waiting["reason"] == "ImagePullBackOff"
+    assert waiting["message"].startswith(
+        'Back-off pulling image "index.docker.io/functions/nodeinfo@'
+    )
+    assert "429 Too Many Requests" in waiting["message"]
+    events = [
+        e["message"]
+        for e in sim.store.list("v1", "Event", "default")
+        if e["involvedObject"]["name"] == pod["metadata"]["name"]
+    ]
+    assert any(m.startswith("Failed to pull image") and "toomanyrequests" in m for m in events)
+    assert "Error: ErrImagePull" in events
+    # Other images still pull.
+    sim.store.create(
+        {**nodeinfo(), "metadata": {"name": "sockeye", "namespace": "default"}, "spec": {
+            "template": {"spec": {"containers": [{"image": "docker.io/n3wscott/sockeye:v0.7.0"}]}}
+        }}
+    )  # fmt: skip
+    wait_until(
+        "sockeye Ready",
+        lambda: condition(revision(sim, "sockeye-00001"), "Ready").get("status") == "True",
+    )
+
+
+def test_kn_not_executable_fault_serves_a_foreign_binary_that_verifies(tmp_path: Path) -> None:
+    sim = SimpleNamespace(repo_root=REPO_ROOT, faults={"kn-not-executable"})
+    served = binaries.asset("knative", "client", "knative-v1.11.0", "kn-linux-amd64", sim)
+    checksums = binaries.asset("knative", "client", "knative-v1.11.0", "checksums.txt", sim)
+    assert f"{hashlib.sha256(served).hexdigest()}  kn-linux-amd64" in checksums.decode()
+    path = tmp_path / "kn"
+    path.write_bytes(served)
+    path.chmod(0o755)
+    with pytest.raises(OSError) as raised:
+        subprocess.run([path, "version"], capture_output=True)
+    assert raised.value.errno == errno.ENOEXEC
+
+
+def test_kn_help_has_no_space_before_find_more_information() -> None:
+    assert "resources\n\nFind more information about Knative at: https://knative.dev\n" in ROOT_HELP
