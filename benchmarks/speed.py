@@ -3,8 +3,11 @@
     .venv/bin/python benchmarks/speed.py [--runs N]
 
 - simulated cluster start-up (`python -m tests.sim` until its JSON line), goal: under 3 s;
-- `pytest suites/` against the simulated cluster at its default time scale, goal: under 60 s,
-  with each recipe's duration from the run's summary.json.
+- `pytest suites/` (the whole chapter, 14.1-14.8 and the end-of-chapter checks) against the
+  simulated cluster at its default time scale (a real minute lasts 3 s), goal: under 60 s,
+  with each recipe's duration and outcome from the run's summary.json. Kourier gets a load
+  balancer address (a loopback one), so the book's serving-default-domain Job runs and gives
+  the ksvcs a domain, as on a cloud cluster.
 """
 
 from __future__ import annotations
@@ -26,7 +29,15 @@ ROOT = Path(__file__).resolve().parent.parent
 def start_simulated_cluster(folder: Path) -> tuple[subprocess.Popen, dict, float]:
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.sim", "--kubeconfig", str(folder / "kubeconfig")],
+        [
+            sys.executable,
+            "-m",
+            "tests.sim",
+            "--kubeconfig",
+            str(folder / "kubeconfig"),
+            "--load-balancer-ip",
+            "127.0.0.2",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -97,7 +108,10 @@ def main() -> None:
         f"max {max(startups):.2f} s (goal: under 3 s)"
     )
     seconds, summary = suites_figures()
-    print(f"pytest suites/ against the simulated cluster: {seconds:.1f} s (goal: under 60 s)")
+    print(
+        f"pytest suites/ (whole chapter) against the simulated cluster: {seconds:.1f} s "
+        f"(goal: under 60 s), exit status {summary['run']['exit_status']}"
+    )
     for recipe in summary["recipes"]:
         print(
             f"  {recipe['id']} {recipe['title']:<36} {recipe['outcome']:<16} {recipe['duration_s']:.2f} s"

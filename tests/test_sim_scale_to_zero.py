@@ -13,6 +13,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import websocket
 
 from tests.sim import SimCluster
 from tests.sim.doubles import REPO_ROOT
@@ -199,3 +200,31 @@ def test_kn_not_executable_fault_serves_a_foreign_binary_that_verifies(tmp_path:
 
 def test_kn_help_has_no_space_before_find_more_information() -> None:
     assert "resources\n\nFind more information about Knative at: https://knative.dev\n" in ROOT_HELP
+
+
+def test_an_open_websocket_keeps_its_revision_from_scaling_to_zero(serving: SimCluster) -> None:
+    # queue-proxy counts an open websocket as a request in flight (concurrency 1), so the
+    # autoscaler sees traffic for as long as it lasts.
+    sockeye = {
+        "apiVersion": SERVING,
+        "kind": "Service",
+        "metadata": {"name": "sleepy"},
+        "spec": {
+            "template": {
+                "metadata": {"annotations": {"autoscaling.knative.dev/window": "6s"}},
+                "spec": {"containers": [{"image": "docker.io/n3wscott/sockeye:v0.7.0"}]},
+            }
+        },
+    }
+    create_ksvc(serving, sockeye)
+    connection = websocket.create_connection(
+        f"ws://{serving.ingress_endpoint}/ws", host=HOST, origin=f"http://{HOST}", timeout=10
+    )
+    try:
+        # Longer than the window, the grace period and the drain together.
+        time.sleep(serving.clock.scaled(6 + 30 + 30 + 10))
+        assert replicas(serving) == 1 and not terminating(pods(serving))
+        assert not inactive(pa(serving))
+    finally:
+        connection.close()
+    wait_until("replicas 0 once the websocket is closed", lambda: replicas(serving) == 0, 15)

@@ -238,7 +238,8 @@ def test_websocket_is_tunnelled_to_the_pod(serving_cluster: SimCluster) -> None:
             timeout=10,
         )
         assert response.status_code < 300
-        received = json.loads(connection.recv())
+        # sockeye sends each event's JSON as a JSON string (encoded twice, as upstream does).
+        received = json.loads(json.loads(connection.recv()))
     finally:
         connection.close()
     assert (received["id"], received["type"], received["data"]) == (

@@ -118,7 +118,8 @@ class _GatewayHandler(QuietHandler):
             self._empty(503)
             return
         if (self.headers.get("Upgrade") or "").lower() == "websocket":
-            self._tunnel(port)
+            with self.server.owner.network.in_flight(host, external_only=LISTENERS[listener]):
+                self._tunnel(port)
             return
         upstream = http.client.HTTPConnection("127.0.0.1", port, timeout=ACTIVATION_TIMEOUT)
         try:

@@ -8,7 +8,9 @@ request until a pod is ready, then forward).
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,6 +38,17 @@ class ClusterNetwork:
         namespace, revision = self._route(host.lower().rstrip("."), external_only)
         self._serving.record_request(namespace, revision)
         return self._serving.activate(namespace, revision, timeout)
+
+    @contextlib.contextmanager
+    def in_flight(self, host: str, external_only: bool) -> Iterator[None]:
+        """A long request (a websocket) is traffic for as long as it lasts: queue-proxy reports
+        it to the autoscaler as concurrency, so its revision is not scaled to zero under it."""
+        namespace, revision = self._route(host.lower().rstrip("."), external_only)
+        self._serving.begin_request(namespace, revision)
+        try:
+            yield
+        finally:
+            self._serving.end_request(namespace, revision)
 
     def _route(self, host: str, external_only: bool) -> tuple[str, str]:
         store = self._sim.store

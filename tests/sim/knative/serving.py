@@ -120,6 +120,8 @@ class ServingController(ReconcileLoop):
         self.cold_start_seconds = cold_start_seconds
         self._lock = threading.Lock()
         self._last_request: dict[tuple[str, str], float] = {}
+        # Requests still open (websockets): traffic for as long as they last.
+        self._in_flight: dict[tuple[str, str], int] = {}
         self._activating: dict[tuple[str, str], int] = {}
         # Per revision: since when its PA is inactive (Active=False NoTraffic), and since when
         # the activator is in its path (the SKS in proxy mode: from the start, with TBC 211).
@@ -148,6 +150,20 @@ class ServingController(ReconcileLoop):
     def record_request(self, namespace: str, revision: str) -> None:
         with self._lock:
             self._last_request[(namespace, revision)] = time.monotonic()
+
+    def begin_request(self, namespace: str, revision: str) -> None:
+        with self._lock:
+            key = (namespace, revision)
+            self._in_flight[key] = self._in_flight.get(key, 0) + 1
+            self._last_request[key] = time.monotonic()
+
+    def end_request(self, namespace: str, revision: str) -> None:
+        with self._lock:
+            key = (namespace, revision)
+            self._in_flight[key] -= 1
+            if not self._in_flight[key]:
+                del self._in_flight[key]
+            self._last_request[key] = time.monotonic()
 
     def activate(self, namespace: str, revision: str, timeout: float) -> int:
         """Hold the request until a pod of the revision serves, as the activator does; return
@@ -836,6 +852,8 @@ class ServingController(ReconcileLoop):
                     history.pop(key, None)
                 self._last_request[key] = time.monotonic()
             self._last_request.setdefault(key, time.monotonic())
+            if self._in_flight.get(key):
+                self._last_request[key] = time.monotonic()
             self._proxy_since.setdefault(key, time.monotonic())
             idle = time.monotonic() - self._last_request[key]
             activating = key in self._activating
