@@ -357,6 +357,26 @@ class _Sources:
         return self.catalog.url(component, version, file, self.mirror)
 
 
+# The book's operator CRs (14.2, 14.5, 14.7).
+KNATIVE_SERVING = ObjectSpec(
+    "operator.knative.dev/v1beta1", "KnativeServing", "knative-serving", "knative-serving"
+)
+KNATIVE_EVENTING = ObjectSpec(
+    "operator.knative.dev/v1beta1", "KnativeEventing", "knative-eventing", "knative-eventing"
+)
+
+
+def _operator_cr_ready(cr: ObjectSpec, deadline: dict[str, float]) -> WaitFor:
+    return WaitFor(
+        cr.api_version,
+        cr.kind,
+        cr.name,
+        cr.namespace,
+        "condition:Ready",
+        deadline["operator_cr_ready"],
+    )
+
+
 def crds_established(names: tuple[str, ...], deadline: dict[str, float]) -> tuple[WaitFor, ...]:
     return tuple(
         WaitFor(
@@ -476,16 +496,7 @@ def _serving_step(
             Apply("manifests/serving.yaml", "knative-serving", (serving,)),
             *(operator_kourier if on_kind else []),
         ),
-        waits=(
-            WaitFor(
-                "operator.knative.dev/v1beta1",
-                "KnativeServing",
-                "knative-serving",
-                "knative-serving",
-                "condition:Ready",
-                deadline["operator_cr_ready"],
-            ),
-        ),
+        waits=(_operator_cr_ready(KNATIVE_SERVING, deadline),),
         alternatives=(
             Alternative(
                 "yaml",
@@ -505,12 +516,7 @@ def _serving_step(
         ),
         evidence=EvidencePlan(
             objects=(
-                ObjectSpec(
-                    "operator.knative.dev/v1beta1",
-                    "KnativeServing",
-                    "knative-serving",
-                    "knative-serving",
-                ),
+                KNATIVE_SERVING,
                 ObjectSpec("v1", "Service", "knative-serving", "kourier"),
                 ObjectSpec("v1", "Service", "kourier-system", "kourier"),
                 ObjectSpec("v1", "ConfigMap", "knative-serving", "config-network"),
@@ -613,14 +619,7 @@ def _service_step(deadline: dict[str, float], fast: bool) -> StepPlan:
 
 
 def _eventing_step(sources: _Sources, release: Release, deadline: dict[str, float]) -> StepPlan:
-    knative_eventing = WaitFor(
-        "operator.knative.dev/v1beta1",
-        "KnativeEventing",
-        "knative-eventing",
-        "knative-eventing",
-        "condition:Ready",
-        deadline["operator_cr_ready"],
-    )
+    knative_eventing = _operator_cr_ready(KNATIVE_EVENTING, deadline)
     deployments = _available(EVENTING_DEPLOYMENTS, "knative-eventing", deadline)
     return StepPlan(
         recipe="14.5",
@@ -652,12 +651,7 @@ def _eventing_step(sources: _Sources, release: Release, deadline: dict[str, floa
         ),
         evidence=EvidencePlan(
             objects=(
-                ObjectSpec(
-                    "operator.knative.dev/v1beta1",
-                    "KnativeEventing",
-                    "knative-eventing",
-                    "knative-eventing",
-                ),
+                KNATIVE_EVENTING,
                 ObjectSpec("apps/v1", "Deployment", "knative-eventing"),
             ),
             namespaces=("knative-eventing",),
@@ -729,12 +723,7 @@ def _event_source_step(sources: _Sources, deadline: dict[str, float]) -> StepPla
             objects=(
                 ObjectSpec("sources.knative.dev/v1", "PingSource", "default"),
                 ObjectSpec("serving.knative.dev/v1", "Service", "default", "sockeye"),
-                ObjectSpec(
-                    "operator.knative.dev/v1beta1",
-                    "KnativeEventing",
-                    "knative-eventing",
-                    "knative-eventing",
-                ),
+                KNATIVE_EVENTING,
                 ObjectSpec("apps/v1", "Deployment", "knative-eventing", PINGSOURCE_ADAPTER),
             ),
             namespaces=("knative-eventing", "default"),
@@ -762,14 +751,7 @@ def _github_source_step(deadline: dict[str, float]) -> StepPlan:
             ),
         ),
         waits=(
-            WaitFor(
-                "operator.knative.dev/v1beta1",
-                "KnativeEventing",
-                "knative-eventing",
-                "knative-eventing",
-                "condition:Ready",
-                deadline["operator_cr_ready"],
-            ),
+            _operator_cr_ready(KNATIVE_EVENTING, deadline),
             *crds_established(("githubsources.sources.knative.dev",), deadline),
             # Under the operator the GitHub source lands in the CR's namespace (its namespace
             # injection covers the source manifests too), not in eventing-github's own
@@ -781,7 +763,7 @@ def _github_source_step(deadline: dict[str, float]) -> StepPlan:
         # Eventing installed from its release files has no KnativeEventing to update.
         alternatives=(Alternative("yaml"),),
         evidence=EvidencePlan(
-            objects=(_KNATIVE_EVENTING,),
+            objects=(KNATIVE_EVENTING,),
             namespaces=("knative-eventing",),
             logs=(
                 LogSource("knative-eventing", "app=eventing-controller"),
@@ -789,11 +771,6 @@ def _github_source_step(deadline: dict[str, float]) -> StepPlan:
             ),
         ),
     )
-
-
-_KNATIVE_EVENTING = ObjectSpec(
-    "operator.knative.dev/v1beta1", "KnativeEventing", "knative-eventing", "knative-eventing"
-)
 
 
 def _triggermesh_step(sources: _Sources, deadline: dict[str, float]) -> StepPlan:
@@ -811,7 +788,7 @@ def _triggermesh_step(sources: _Sources, deadline: dict[str, float]) -> StepPlan
         ),
         evidence=EvidencePlan(
             objects=(
-                _KNATIVE_EVENTING,
+                KNATIVE_EVENTING,
                 ObjectSpec(
                     "rbac.authorization.k8s.io/v1", "ClusterRole", name="addressable-resolver"
                 ),

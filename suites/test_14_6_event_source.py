@@ -23,6 +23,7 @@ from cookbook14.recipes.event_source import (
     listen_for_ping_events,
     sockeye_logs,
 )
+from cookbook14.sockeye import schedule_interval
 from cookbook14.tools import run_kn
 from cookbook14.waits import Observation, Watched, conditions_of, wait
 
@@ -88,8 +89,8 @@ def delivery(steps, kube, ingress_endpoint, plan, harness):
     )
     events = result.events
     if events:
-        interval = 60.0 * harness.options.timeout_scale
-        ticks = result.ticks_waited(interval)
+        # The schedule's own interval: --timeout-scale stretches deadlines, not the clock.
+        ticks = result.ticks_waited(schedule_interval(BOOK_SCHEDULE))
         latency = events[0].received_at - facts["pingsource_ready_at"]
         facts.update(
             first_event=events[0].summary(),

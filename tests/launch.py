@@ -4,36 +4,41 @@ the simulated cluster, as an existing cluster or through the kind provider with 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.sim.doubles import BIN_DIR, with_this_python
+from tests.sim.doubles import BIN_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def suites_command(reports: Path, *args: str) -> list[str]:
+    """`pytest suites/` as users run it, with this test's reports folder."""
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        "suites/",
+        "-p",
+        "no:cacheprovider",
+        "--reports-dir",
+        str(reports),
+        *args,
+    ]
 
 
 def run_suites(
     reports: Path, *args: str, env: dict | None = None, timeout: float = 600
 ) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run `pytest suites/` to its end; its output and the one summary.json it wrote."""
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites/",
-            "-p",
-            "no:cacheprovider",
-            "--reports-dir",
-            str(reports),
-            *args,
-        ],
+        suites_command(reports, *args),
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env=with_this_python(dict(os.environ) if env is None else env),
+        env=env,
     )
     summaries = list(reports.glob("*/summary.json"))
     assert len(summaries) == 1, result.stdout + result.stderr

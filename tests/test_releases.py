@@ -12,7 +12,7 @@ import yaml
 
 from cookbook14 import upstream
 from cookbook14.catalog import Catalog, Version
-from tests.launch import ROOT, existing, recipes, run_suites
+from tests.launch import ROOT, existing, recipes, run_suites, suites_command
 from tests.sim.mirror.releases import newer_versions
 
 CATALOG = Catalog.load()
@@ -95,19 +95,7 @@ def test_an_unreachable_upstream_is_one_line_and_exit_3():
 
 def test_the_newer_patch_is_planned_as_uncatalogued(tmp_path):
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "suites/",
-            "-p",
-            "no:cacheprovider",
-            "--plan",
-            "--knative-version",
-            NEWER_PATCH,
-            "--reports-dir",
-            str(tmp_path),
-        ],
+        suites_command(tmp_path, "--plan", "--knative-version", NEWER_PATCH),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -8,14 +8,22 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.launch import BIN_DIR, ROOT, existing, kind_args, kind_clusters, recipes, run_suites
+from tests.launch import (
+    BIN_DIR,
+    ROOT,
+    existing,
+    kind_args,
+    kind_clusters,
+    recipes,
+    run_suites,
+    suites_command,
+)
 
 ONLY_14_1 = ("-m", "recipe_14_1")
 
@@ -254,17 +262,7 @@ def test_an_interrupted_run_deletes_the_cluster_it_created(tmp_path, sim_cluster
     # Five times slower than real: the operator's pods take ~10 s to start, so the signal below
     # surely lands while the harness waits for them.
     kind_env["SIM_TIME_SCALE"] = "5.0"
-    command = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "suites/",
-        "-p",
-        "no:cacheprovider",
-        "--reports-dir",
-        str(tmp_path / "r"),
-        *kind_args(sim_cluster, "interrupted"),
-    ]
+    command = suites_command(tmp_path / "r", *kind_args(sim_cluster, "interrupted"))
     process = subprocess.Popen(
         command, cwd=ROOT, env=kind_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -797,27 +797,7 @@ class KubeControllers(ReconcileLoop):
             "kubelet",
             "Warning",
         )
-        not_ready = (
-            "containers with unready status: [" + " ".join(c["name"] for c in containers) + "]"
-        )
-        conditions = [
-            {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
-            {
-                "type": "Ready",
-                "status": "False",
-                "reason": "ContainersNotReady",
-                "message": not_ready,
-                "lastTransitionTime": stamp,
-            },
-            {
-                "type": "ContainersReady",
-                "status": "False",
-                "reason": "ContainersNotReady",
-                "message": not_ready,
-                "lastTransitionTime": stamp,
-            },
-            {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
-        ]
+        conditions = _unready_conditions(containers, stamp)
         self.store.update_status(
             "v1", "Pod", name, namespace, _pod_status("Running", stamp, conditions, statuses)
         )
@@ -890,9 +870,6 @@ class KubeControllers(ReconcileLoop):
                 }
             statuses.append(status)
         stamp = now_iso()
-        not_ready = (
-            "containers with unready status: [" + " ".join(c["name"] for c in containers) + "]"
-        )
         self.store.update_status(
             "v1",
             "Pod",
@@ -901,24 +878,7 @@ class KubeControllers(ReconcileLoop):
             _pod_status(
                 "Pending",
                 stamp,
-                [
-                    {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
-                    {
-                        "type": "Ready",
-                        "status": "False",
-                        "reason": "ContainersNotReady",
-                        "message": not_ready,
-                        "lastTransitionTime": stamp,
-                    },
-                    {
-                        "type": "ContainersReady",
-                        "status": "False",
-                        "reason": "ContainersNotReady",
-                        "message": not_ready,
-                        "lastTransitionTime": stamp,
-                    },
-                    {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
-                ],
+                _unready_conditions(containers, stamp),
                 statuses,
             ),
         )
@@ -928,6 +888,18 @@ class KubeControllers(ReconcileLoop):
             self.store.append_log(namespace, pod, "user-container", line)
 
         return append
+
+
+def _unready_conditions(containers: list[Obj], stamp: str) -> list[Obj]:
+    """The conditions of a scheduled pod whose containers are not ready (kubelet status)."""
+    not_ready = "containers with unready status: [" + " ".join(c["name"] for c in containers) + "]"
+    unready = {"status": "False", "reason": "ContainersNotReady", "message": not_ready}
+    return [
+        {"type": "Initialized", "status": "True", "lastTransitionTime": stamp},
+        {"type": "Ready", **unready, "lastTransitionTime": stamp},
+        {"type": "ContainersReady", **unready, "lastTransitionTime": stamp},
+        {"type": "PodScheduled", "status": "True", "lastTransitionTime": stamp},
+    ]
 
 
 def _pod_status(phase: str, stamp: str, conditions: list[Obj], statuses: list[Obj]) -> Obj:
