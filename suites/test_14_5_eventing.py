@@ -26,9 +26,8 @@ def found(steps):
     return steps.outcomes["14.5"].facts["eventing_version"]
 
 
-def test_knative_eventing_reaches_ready_true(kube, method):
-    if method != "operator":
-        pytest.skip(f"--install-method {method} installs no KnativeEventing")
+@pytest.mark.install_method("operator")  # the release YAML files install no KnativeEventing
+def test_knative_eventing_reaches_ready_true(kube):
     eventing = knative_eventing(kube)
     assert eventing, "kubectl -n knative-eventing get KnativeEventing knative-eventing: not found"
     ready = next((c for c in conditions_of(eventing) if c.type == "Ready"), None)

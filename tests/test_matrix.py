@@ -20,11 +20,13 @@ import pytest
 
 from tests.launch import ROOT, kind_clusters
 
+# Most matrix tests are about the matrix, not the recipes: two recipes keep them short (14.2
+# is the first to record a figure). The three-version test runs the whole chapter.
 SELECTED = ("-m", "recipe_14_1 or recipe_14_2")
-IMPLEMENTED = ("14.1", "14.2")
+CHAPTER = tuple(f"14.{n}" for n in range(1, 9))
 
 
-def matrix_command(reports: Path, sim, *args: str) -> list[str]:
+def matrix_command(reports: Path, sim, *args: str, select: tuple[str, ...] = SELECTED) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -35,15 +37,15 @@ def matrix_command(reports: Path, sim, *args: str) -> list[str]:
         *args,
         "--release-mirror",
         sim.release_mirror,
-        *SELECTED,
+        *select,
     ]
 
 
 def run_matrix(
-    reports: Path, sim, env: dict, *args: str
+    reports: Path, sim, env: dict, *args: str, select: tuple[str, ...] = SELECTED
 ) -> tuple[subprocess.CompletedProcess, Path]:
     result = subprocess.run(
-        matrix_command(reports, sim, *args),
+        matrix_command(reports, sim, *args, select=select),
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -55,19 +57,24 @@ def run_matrix(
     return result, folders[0]
 
 
-def assert_matrix_of(folder: Path, versions: list[str]) -> dict:
+def assert_matrix_of(folder: Path, versions: list[str], whole_chapter: bool = False) -> dict:
     matrix = json.loads((folder / "matrix.json").read_text())
     assert [v["label"] for v in matrix["versions"]] == versions
+    ran = CHAPTER if whole_chapter else ("14.1", "14.2")
     for version in matrix["versions"]:
-        for recipe in IMPLEMENTED:
-            assert version["cells"][recipe]["state"] == "passed", (version["label"], recipe)
-        for recipe in ("14.3", "14.5", "14.6", "14.7", "14.8"):
-            assert version["cells"][recipe]["state"] == "not run"
-        assert version["figures"]["Serving time to Ready"] is not None, version["measurements"]
-        assert version["figures"]["first ping event latency"] is None, "not measured: not invented"
+        for recipe in CHAPTER:
+            expected = "passed" if recipe in ran else "not run"
+            assert version["cells"][recipe]["state"] == expected, (version["label"], recipe)
+        figures = version["figures"]
+        assert figures["Serving time to Ready"] is not None, version["measurements"]
+        if whole_chapter:
+            assert None not in figures.values(), figures
+        else:
+            assert figures["first ping event latency"] is None, "not measured: not invented"
     markdown = (folder / "matrix.md").read_text()
     assert "| recipe | " + " | ".join(versions) + " |" in markdown
-    assert "| time to zero | " + " | ".join("—" for _ in versions) + " |" in markdown
+    if not whole_chapter:
+        assert "| time to zero | " + " | ".join("—" for _ in versions) + " |" in markdown
     page = (folder / "matrix.html").read_text()
     assert page.count("<figure><img") >= 1 and "data:image/png;base64," in page
     assert (folder / "figures" / "Serving-time-to-Ready.png").read_bytes()[:4] == b"\x89PNG"
@@ -83,9 +90,11 @@ def _folder_name(label: str) -> str:
 
 def test_three_versions_one_after_another(tmp_path, sim_cluster, kind_env):
     versions = ["book", "1.14", "1.23"]
-    result, folder = run_matrix(tmp_path, sim_cluster, kind_env, "--versions", ",".join(versions))
+    result, folder = run_matrix(
+        tmp_path, sim_cluster, kind_env, "--versions", ",".join(versions), select=()
+    )
     assert result.returncode == 0, result.stdout + result.stderr
-    matrix = assert_matrix_of(folder, versions)
+    matrix = assert_matrix_of(folder, versions, whole_chapter=True)
     planned = {v["label"]: v["planned"]["operator"] for v in matrix["versions"]}
     assert planned == {"book": "1.11.4", "1.14": "1.14.9", "1.23": "1.23.0"}
     found = {v["label"]: v["found"]["kubernetes"] for v in matrix["versions"]}

@@ -189,12 +189,16 @@ def deploy_sockeye(cluster: Cluster) -> None:
 
 
 def open_sockeye_websocket(cluster: Cluster, timeout: float) -> websocket.WebSocket:
-    return websocket.create_connection(
+    """/ws of sockeye; `timeout` bounds each receive. The handshake gets a generous bound of
+    its own: on a loaded machine it may take longer than a simulated tick."""
+    socket = websocket.create_connection(
         f"ws://{cluster.sim.ingress_endpoint}/ws",
         host=SOCKEYE_HOST,
         origin=f"http://{SOCKEYE_HOST}",
-        timeout=timeout,
+        timeout=max(timeout, 30),
     )
+    socket.settimeout(timeout)
+    return socket
 
 
 def receive_event(cluster: Cluster, socket: websocket.WebSocket, timeout: float) -> dict:

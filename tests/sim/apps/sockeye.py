@@ -207,6 +207,9 @@ def parses_as_request_uri(text: str) -> bool:
     return not colon or port.isdigit() or port == ""
 
 
+WRITER_READY_SECONDS = 0.2
+
+
 class _WebsocketClient:
     """One connected `/ws` client. sockeye's per-client writer takes one message at a time
     from an unbuffered channel; a broadcast finding it busy drops the client."""
@@ -365,8 +368,10 @@ class SockeyeApp:
         self._log(f"{go_log_prefix()}Broadasting to {len(clients)} clients: {message}")
         for client in clients:
             self._log(f"{go_log_prefix()}Broadasting message to client {client.id}")
-            # The unbuffered channel: a writer still busy with the last message is dropped.
-            if not client.send_lock.acquire(blocking=False):
+            # The unbuffered channel: a writer still busy with the last message is dropped. A Go
+            # writer is busy for the microseconds a local frame takes; a Python thread on a
+            # loaded machine may need a moment to be scheduled, which is not "busy".
+            if not client.send_lock.acquire(timeout=WRITER_READY_SECONDS):
                 self._drop(client)
                 continue
             try:
