@@ -32,7 +32,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Module -> the self-tests that answer for it (kept short: each mutant runs them).
 TESTS = {
-    "cookbook14/waits.py": ["tests/test_kube_waits.py"],
+    "cookbook14/waits.py": [
+        "tests/test_kube_waits.py",
+        "tests/test_suites_e2e.py::test_a_timed_out_step_reports_the_clusters_evidence",
+    ],
     "cookbook14/steps.py": [
         "tests/test_steps.py",
         "tests/test_suites_e2e.py::test_a_failed_operator_step_blocks_every_later_recipe",
@@ -42,6 +45,7 @@ TESTS = {
         "tests/test_suites_e2e.py::test_recipe_14_1_passes_on_an_existing_cluster",
         "tests/test_suites_e2e.py::test_a_failed_operator_step_blocks_every_later_recipe",
         "tests/test_suites_e2e.py::test_a_timed_out_step_reports_the_clusters_evidence",
+        "tests/test_suites_e2e.py::test_an_interrupted_run_deletes_the_cluster_it_created",
     ],
     "cookbook14/providers.py": [
         "tests/test_providers.py",

@@ -13,7 +13,13 @@ import yaml
 from cookbook14 import waits
 from cookbook14.errors import KubeError, WaitTimeout
 from cookbook14.kube import Kube
-from cookbook14.waits import Watched, condition_is_true, wait, workload_available
+from cookbook14.waits import (
+    Watched,
+    condition_is_true,
+    every_condition_true,
+    wait,
+    workload_available,
+)
 from tests.conftest import WIDGET_CRD, config_map, run_kubectl
 
 
@@ -402,3 +408,33 @@ def test_a_wait_for_one_object_ignores_its_ready_neighbours(sim_cluster):
     )
     with pytest.raises(WaitTimeout, match="no Ready condition yet"):
         wait(kube, GEAR, condition_is_true("Ready"), 1, "Widget gear Ready")
+
+
+def test_every_condition_true_waits_for_each_object():
+    def node(name: str, ready: str) -> dict:
+        return {
+            "metadata": {"name": name},
+            "status": {"conditions": [{"type": "Ready", "status": ready}]},
+        }
+
+    check = every_condition_true("Ready")
+    assert not check({}).done, "no object yet is not all ready"
+    assert not check({"/a": node("a", "True"), "/b": node("b", "False")}).done
+    assert check({"/a": node("a", "True"), "/b": node("b", "True")}).done
+
+
+def test_events_are_those_of_the_named_object_only(sim_cluster):
+    kube, gear = with_widget(sim_cluster)
+    for name in ("gear", "cog"):
+        sim_cluster.store.create(
+            {
+                "apiVersion": "v1",
+                "kind": "Event",
+                "metadata": {"name": f"{name}.1", "namespace": "default"},
+                "involvedObject": {"kind": "Widget", "name": name, "namespace": "default"},
+                "reason": "Seen",
+                "message": f"about {name}",
+                "type": "Normal",
+            }
+        )
+    assert [event.message for event in kube.events("default", "gear", "Widget")] == ["about gear"]
