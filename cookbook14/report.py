@@ -154,5 +154,19 @@ class RunReport:
         return path
 
 
+def new_folder(parent: Path, name: str) -> Path:
+    """A folder of its own below `parent`: `name`, else `name-2`, `name-3`... Made here, so
+    that two runs starting in the same second never share one."""
+    parent.mkdir(parents=True, exist_ok=True)
+    suffix = 1
+    while True:
+        folder = parent / (name if suffix == 1 else f"{name}-{suffix}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            suffix += 1
+
+
 def _iso(timestamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))

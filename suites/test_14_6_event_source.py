@@ -15,13 +15,13 @@ import pytest
 
 from cookbook14.recipes.event_source import (
     BOOK_DATA,
+    BOOK_SCHEDULE,
     PING_API,
     PING_EVENT_TYPE,
     SERVING_API,
     SOURCE_KINDS,
     await_ping_source,
-    listen_for_ping_events,
-    sockeye_logs,
+    listen_to_the_books_ping_source,
 )
 from cookbook14.sockeye import schedule_interval
 from cookbook14.tools import run_kn
@@ -29,7 +29,6 @@ from cookbook14.waits import Observation, Watched, conditions_of, wait
 
 pytestmark = pytest.mark.recipe("14.6")
 
-BOOK_SCHEDULE = "* * * * *"
 KN_IMAGE = "docker.io/n3wscott/sockeye:v0.7.0"
 KN_DATA = '{ "message": "Hello, world!" }'
 
@@ -77,15 +76,13 @@ def delivery(steps, kube, ingress_endpoint, plan, harness):
     """sockeye's /ws held open across the next ticks; what arrived is recorded in the facts
     of 14.6 and as figures."""
     facts = _step_facts(steps)
-    result = listen_for_ping_events(
+    result = listen_to_the_books_ping_source(
+        kube,
+        "default",
         ingress_endpoint,
         facts["sockeye_url"],
-        "default",
-        "ping-source",
-        BOOK_SCHEDULE,
         plan.deadlines,
         harness.options.timeout_scale,
-        lambda: sockeye_logs(kube, "default"),
     )
     events = result.events
     if events:
@@ -163,15 +160,13 @@ def test_kn_alternative_delivers_events(
         run_kn(kn, [*command, "--namespace", kn_namespace], cluster.kubeconfig, cluster.context)
     await_ping_source(kube, "ping-source", kn_namespace, plan.deadlines["ksvc_ready"])
     sockeye = kube.get(SERVING_API, "Service", "sockeye", kn_namespace) or {}
-    result = listen_for_ping_events(
+    result = listen_to_the_books_ping_source(
+        kube,
+        kn_namespace,
         ingress_endpoint,
         sockeye.get("status", {}).get("url", ""),
-        kn_namespace,
-        "ping-source",
-        BOOK_SCHEDULE,
         plan.deadlines,
         harness.options.timeout_scale,
-        lambda: sockeye_logs(kube, kn_namespace),
         wanted=1,
     )
     assert result.events, result.describe_failure()

@@ -7,7 +7,7 @@ Each check is reported under the recipe it re-checks; `-m chapter` selects these
 
 import pytest
 
-from cookbook14.recipes.event_source import listen_for_ping_events, sockeye_logs
+from cookbook14.recipes.event_source import listen_to_the_books_ping_source
 from cookbook14.recipes.service import (
     CLUSTER_LOCAL_DOMAIN,
     NAME,
@@ -17,8 +17,6 @@ from cookbook14.recipes.service import (
     host_of,
 )
 from fixtures.plugin import ensure_step
-
-BOOK_SCHEDULE = "* * * * *"
 
 
 @pytest.mark.chapter("14.4")
@@ -43,14 +41,12 @@ def test_ping_events_still_arrive(steps, kube, plan, harness, ingress_endpoint):
     facts = ensure_step(steps, "14.6").facts
     if host_of(facts["sockeye_url"]).endswith(CLUSTER_LOCAL_DOMAIN):
         pytest.skip(f"sockeye's URL {facts['sockeye_url']} is cluster-local: no /ws to listen on")
-    delivery = listen_for_ping_events(
+    delivery = listen_to_the_books_ping_source(
+        kube,
+        "default",
         ingress_endpoint,
         facts["sockeye_url"],
-        "default",
-        "ping-source",
-        BOOK_SCHEDULE,
         plan.deadlines,
         harness.options.timeout_scale,
-        lambda: sockeye_logs(kube, "default"),
     )
     assert delivery.events, f"at the end of the chapter: {delivery.describe_failure()}"

@@ -41,6 +41,8 @@ SERVING_API = "serving.knative.dev/v1"
 SOURCE_KINDS = ("ApiServerSource", "ContainerSource", "PingSource", "SinkBinding")
 PING_EVENT_TYPE = "dev.knative.sources.ping"
 BOOK_DATA = {"message": "Hello, world!"}
+BOOK_PING_SOURCE = "ping-source"
+BOOK_SCHEDULE = "* * * * *"
 ADAPTER_NAMESPACE = "knative-eventing"
 # Ticks of the schedule to listen across for the first event: the socket may open just after
 # one tick, and one event may be lost (5 retries, then the adapter drops it).
@@ -199,6 +201,30 @@ def listen_for_ping_events(
         except HarnessError as error:
             delivery.error += f"; sockeye's log could not be read: {error}"
     return delivery
+
+
+def listen_to_the_books_ping_source(
+    kube: Kube,
+    namespace: str,
+    endpoint: tuple[str, int],
+    sockeye_url: str,
+    deadlines: dict[str, float],
+    timeout_scale: float,
+    wanted: int = EVENTS_AWAITED,
+) -> Delivery:
+    """The book's PingSource (every minute) in `namespace`, heard on that namespace's
+    sockeye; sockeye's log is the fallback."""
+    return listen_for_ping_events(
+        endpoint,
+        sockeye_url,
+        namespace,
+        BOOK_PING_SOURCE,
+        BOOK_SCHEDULE,
+        deadlines,
+        timeout_scale,
+        lambda: sockeye_logs(kube, namespace),
+        wanted,
+    )
 
 
 def sockeye_logs(kube: Kube, namespace: str) -> str:
