@@ -10,6 +10,7 @@ functions/nodeinfo:latest --port 8080`, prints "Service 'nodeinfo' created to la
 summary.json, never asserted as limits.
 """
 
+import statistics
 import time
 
 import pytest
@@ -27,7 +28,6 @@ from cookbook14.recipes.service import (
     default_domain,
     get_through_ingress,
     host_of,
-    median,
     revision_pods,
     wait_for_no_traffic,
     wait_until_no_pods,
@@ -245,7 +245,7 @@ def test_the_next_request_starts_a_new_pod(
     for name, values in figures.items():
         if values:
             measure(f"{name}_min", min(values), "s")
-            measure(f"{name}_median", round(median(values), 3), "s")
+            measure(f"{name}_median", round(statistics.median(values), 3), "s")
             measure(f"{name}_max", max(values), "s")
 
 

@@ -329,11 +329,3 @@ def wait_for_no_traffic(kube: Kube, revision: str, timeout: float) -> dict:
 def _pod_state(pod: dict) -> str:
     summary = pod_summary(pod)
     return f"{summary} Terminating" if pod["metadata"].get("deletionTimestamp") else summary
-
-
-def median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    if len(ordered) % 2:
-        return ordered[middle]
-    return (ordered[middle - 1] + ordered[middle]) / 2
