@@ -23,7 +23,8 @@ from pathlib import Path
 from cookbook14 import compat, upstream
 from cookbook14.catalog import Catalog
 from cookbook14.errors import HarnessError, UsageError
-from cookbook14.matrix import MatrixRunner, expand_versions, plan_runs
+from cookbook14.matrix import MatrixRunner, check_matrix, expand_versions, plan_runs
+from cookbook14.report import new_folder
 
 EXIT_FAILED, EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE = 1, 2, 3, 4
 
@@ -122,12 +123,11 @@ def _contexts(values: list[str]) -> dict[str, str]:
 def _matrix(args: argparse.Namespace, rest: list[str]) -> int:
     pytest_args = rest[1:] if rest[:1] == ["--"] else rest
     versions = expand_versions(args.versions, Catalog.load())
-    folder = Path(args.reports_dir) / time.strftime("matrix-%Y%m%d-%H%M%S")
-    suffix = 1
-    while folder.exists():
-        suffix += 1
-        folder = folder.with_name(f"{folder.name.split('.', 1)[0]}.{suffix}")
-    runs = plan_runs(versions, folder, args.cluster, _contexts(args.context))
+    contexts = _contexts(args.context)
+    # Refused before the matrix folder exists: a bad option leaves nothing behind.
+    check_matrix(versions, args.cluster, contexts, args.parallel)
+    folder = new_folder(Path(args.reports_dir), time.strftime("matrix-%Y%m%d-%H%M%S"))
+    runs = plan_runs(versions, folder, args.cluster, contexts)
     runner = MatrixRunner(runs, pytest_args, args.cluster, args.kubeconfig, args.parallel, say=_say)
     _say(f"matrix of {', '.join(versions)} in {folder} ({args.parallel} at a time)")
     finished = runner.run()

@@ -115,18 +115,8 @@ def plan_runs(
     contexts: dict[str, str] | None = None,
 ) -> list[VersionRun]:
     """One run per version, in `folder`: kind clusters get names no other run (of this or
-    another matrix) uses; an existing cluster needs a context per version, given explicitly."""
+    another matrix) uses; an existing cluster's runs use the contexts given (see check_matrix)."""
     contexts = contexts or {}
-    if cluster == "existing":
-        missing = [version for version in versions if version not in contexts]
-        if missing:
-            raise UsageError(
-                "--cluster existing needs a context per version, e.g. --context "
-                f"{missing[0]}=my-cluster; none given for {', '.join(missing)}"
-            )
-    unknown = sorted(set(contexts) - set(versions))
-    if unknown:
-        raise UsageError(f"--context given for {', '.join(unknown)}, which is not in --versions")
     suffix = secrets.token_hex(2)
     return [
         VersionRun(
@@ -138,6 +128,25 @@ def plan_runs(
         )
         for version in versions
     ]
+
+
+def check_matrix(
+    versions: list[str], cluster: str, contexts: dict[str, str], parallel: int
+) -> None:
+    """The matrix's options, refused before anything is made: at least one run at a time; an
+    existing cluster needs a context for every version, and only for those."""
+    if parallel < 1:
+        raise UsageError(f"--parallel {parallel} must be a whole number of at least 1")
+    if cluster == "existing":
+        missing = [version for version in versions if version not in contexts]
+        if missing:
+            raise UsageError(
+                "--cluster existing needs a context per version, e.g. --context "
+                f"{missing[0]}=my-cluster; none given for {', '.join(missing)}"
+            )
+    unknown = sorted(set(contexts) - set(versions))
+    if unknown:
+        raise UsageError(f"--context given for {', '.join(unknown)}, which is not in --versions")
 
 
 class MatrixRunner:
@@ -152,8 +161,6 @@ class MatrixRunner:
         parallel: int = 1,
         say: Callable[[str], None] = print,
     ) -> None:
-        if parallel < 1:
-            raise UsageError(f"--parallel {parallel} must be a whole number of at least 1")
         self.runs = runs
         self.pytest_args = pytest_args
         self.cluster = cluster
