@@ -31,7 +31,7 @@ EXIT_FAILED, EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE = 1, 2, 3, 4
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # argparse would print usage and exit 2
-        raise UsageError(f"{self.prog}: {message}")
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,7 +90,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args, rest = _parser().parse_known_args(args_list)
         if rest and args.command != "matrix":
-            raise UsageError(f"cookbook14 {args.command}: unrecognized arguments: {' '.join(rest)}")
+            raise UsageError(
+                f"cookbook14 {args.command}: unrecognized arguments: {' '.join(rest)} "
+                f"(see cookbook14 {args.command} --help)"
+            )
         handler = {
             "matrix": _matrix,
             "report": _report,

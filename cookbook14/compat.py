@@ -119,7 +119,7 @@ class Matrix:
 
     @classmethod
     def from_dict(cls, data: dict) -> Matrix:
-        titles = {item["id"]: item.get("title", "") for item in data.get("recipes", [])}
+        titles = {item["id"]: item.get("title", "") for item in data["recipes"]}
         columns = [
             Column(
                 label=item["label"],
@@ -133,7 +133,7 @@ class Matrix:
                 deviations=item.get("deviations", []),
                 warnings=item.get("warnings", []),
             )
-            for item in data.get("versions", [])
+            for item in data["versions"]
         ]
         return cls(titles, columns)
 
@@ -263,10 +263,15 @@ def load(path: Path) -> Matrix:
         else:
             raise UsageError(f"{path} has neither summary.json (a run) nor matrix.json")
     try:
-        return Matrix.from_dict(json.loads(path.read_text()))
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict):
+            raise TypeError(f"it holds a JSON {type(data).__name__}, not an object")
+        return Matrix.from_dict(data)
     except FileNotFoundError:
         raise UsageError(f"{path}: no such run folder or matrix.json") from None
-    except (ValueError, KeyError, TypeError) as error:
+    except KeyError as error:
+        raise UsageError(f"{path} is not a matrix.json: it has no {error} field") from None
+    except (ValueError, TypeError) as error:
         raise UsageError(f"{path} is not a matrix.json: {error}") from None
 
 
