@@ -30,29 +30,54 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Module -> the self-tests that answer for it (kept short: each mutant runs them).
+# Module -> the self-tests that answer for it (kept short: each mutant runs them). Fast,
+# in-process tests first: `-x` stops at the first failure, so most mutants die in seconds.
+E2E = "tests/test_suites_e2e.py::"
+ERROR_PATHS = "tests/test_error_paths.py::"
+# The access layer's edge cases, but for the whole run behind a dead proxy: ~100 s alone on a
+# loaded machine, and the proxy choice it tests is not in the sampled modules' core.
+KUBE_EDGES = [
+    "tests/test_kube_edges.py",
+    "--deselect",
+    "tests/test_kube_edges.py::test_a_run_behind_a_dead_proxy_passes_against_a_loopback_cluster",
+]
 TESTS = {
     "cookbook14/waits.py": [
+        "tests/test_error_paths.py",
         "tests/test_kube_waits.py",
-        "tests/test_suites_e2e.py::test_a_timed_out_step_reports_the_clusters_evidence",
+        *KUBE_EDGES,
+        E2E + "test_a_timed_out_step_reports_the_clusters_evidence",
     ],
     "cookbook14/steps.py": [
         "tests/test_steps.py",
-        "tests/test_suites_e2e.py::test_a_failed_operator_step_blocks_every_later_recipe",
+        ERROR_PATHS + "test_a_malformed_release_file_fails_its_step_with_the_cause",
+        E2E + "test_a_failed_operator_step_blocks_every_later_recipe",
+        E2E + "test_a_timed_out_step_reports_the_clusters_evidence",
     ],
-    "cookbook14/kube.py": ["tests/test_kube_waits.py"],
+    # The access layer, the apply path (Kube.apply) included.
+    "cookbook14/kube.py": [
+        "tests/test_error_paths.py",
+        "tests/test_kube_waits.py",
+        *KUBE_EDGES,
+    ],
     "cookbook14/report.py": [
-        "tests/test_suites_e2e.py::test_recipe_14_1_passes_on_an_existing_cluster",
-        "tests/test_suites_e2e.py::test_a_failed_operator_step_blocks_every_later_recipe",
-        "tests/test_suites_e2e.py::test_a_timed_out_step_reports_the_clusters_evidence",
-        "tests/test_suites_e2e.py::test_an_interrupted_run_deletes_the_cluster_it_created",
+        ERROR_PATHS + "test_blocked_skipped_and_incomplete_recipes_in_summary_and_report",
+        ERROR_PATHS + "test_runs_starting_in_the_same_second_get_folders_of_their_own",
+        ERROR_PATHS + "test_evidence_files_are_written_into_a_run_folder_not_made_yet",
+        "tests/test_provenance.py::test_the_report_lists_assets_and_their_drift",
+        E2E + "test_recipe_14_1_passes_on_an_existing_cluster",
+        E2E + "test_a_failed_operator_step_blocks_every_later_recipe",
+        E2E + "test_a_timed_out_step_reports_the_clusters_evidence",
+        E2E + "test_an_interrupted_run_deletes_the_cluster_it_created[ctrl-c]",
     ],
     "cookbook14/providers.py": [
+        ERROR_PATHS + "test_a_kind_clusters_kubeconfig_is_readable_by_its_owner_only",
         "tests/test_providers.py",
-        "tests/test_suites_e2e.py::test_kind_cluster_is_created_used_and_deleted",
-        "tests/test_suites_e2e.py::test_existing_kind_cluster_is_reused_and_kept",
-        "tests/test_suites_e2e.py::test_keep_cluster_keeps_what_the_run_created",
-        "tests/test_suites_e2e.py::test_failure_on_kind_exports_logs_then_deletes",
+        E2E + "test_kind_cluster_is_created_used_and_deleted",
+        E2E + "test_existing_kind_cluster_is_reused_and_kept",
+        E2E + "test_keep_cluster_keeps_what_the_run_created",
+        E2E + "test_failure_on_kind_exports_logs_then_deletes",
+        ERROR_PATHS + "test_a_cluster_that_cannot_be_deleted_is_a_warning_not_a_failure",
     ],
 }
 FLIPPED = {
@@ -82,8 +107,8 @@ class Mutant:
         return f"{self.path}:{self.line}: {self.original!r} -> {self.replacement!r}"
 
 
-def mutants_of(path: str) -> list[Mutant]:
-    source = (ROOT / path).read_text()
+def mutants_of(path: str, root: Path = ROOT) -> list[Mutant]:
+    source = (root / path).read_text()
     tree = ast.parse(source)
     found: list[Mutant] = []
 
@@ -158,7 +183,8 @@ def copy_checkout(target: Path) -> None:
             shutil.copy2(source, target / name)
 
 
-def killed(copy: Path, tests: list[str], timeout: float) -> bool:
+def failure(copy: Path, tests: list[str], timeout: float) -> str | None:
+    """Why the tests fail in `copy` (pytest's summary line), None when they pass."""
     try:
         result = subprocess.run(
             [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests],
@@ -168,8 +194,11 @@ def killed(copy: Path, tests: list[str], timeout: float) -> bool:
             timeout=timeout,
         )
     except subprocess.TimeoutExpired:
-        return True  # a mutant that hangs the tests is noticed
-    return result.returncode != 0
+        return f"no result within {timeout:.0f}s"  # a mutant that hangs the tests is noticed
+    if result.returncode == 0:
+        return None
+    failed = [line for line in result.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
+    return (failed or result.stdout.strip().splitlines()[-1:] or ["no output"])[0]
 
 
 def main() -> int:
@@ -186,25 +215,30 @@ def main() -> int:
     rng = random.Random(args.seed)
     total = dead = 0
     survivors: list[str] = []
+    per_module: dict[str, tuple[int, int]] = {}
     with tempfile.TemporaryDirectory(prefix="cookbook14-mutants-") as folder:
         copy = Path(folder)
         copy_checkout(copy)
         for module in modules:
-            if killed(copy, TESTS[module], args.timeout):
-                print(f"skipped  {module}: its tests fail without any mutant; nothing to measure")
+            broken = failure(copy, TESTS[module], args.timeout)
+            if broken:
+                print(f"skipped  {module}: its tests fail without any mutant ({broken})")
                 continue
-            candidates = mutants_of(module)
+            # From the copy: the checkout may change while this runs.
+            candidates = mutants_of(module, copy)
             chosen = rng.sample(candidates, min(args.per_module, len(candidates)))
             original = (copy / module).read_text()
             for mutant in sorted(chosen, key=lambda m: m.line):
                 started = time.monotonic()
                 (copy / module).write_text(apply(mutant, original))
                 try:
-                    noticed = killed(copy, TESTS[module], args.timeout)
+                    noticed = failure(copy, TESTS[module], args.timeout) is not None
                 finally:
                     (copy / module).write_text(original)
                 total += 1
                 dead += noticed
+                killed_here, tried_here = per_module.get(module, (0, 0))
+                per_module[module] = (killed_here + noticed, tried_here + 1)
                 verdict = "killed" if noticed else "SURVIVED"
                 print(
                     f"{verdict:8} {mutant.describe()} ({time.monotonic() - started:.0f}s)",
@@ -212,7 +246,10 @@ def main() -> int:
                 )
                 if not noticed:
                     survivors.append(mutant.describe())
-    print(f"\nmutation score: {dead}/{total} killed ({100 * dead / max(total, 1):.0f}%)")
+    print()
+    for module, (killed_here, tried_here) in per_module.items():
+        print(f"{module}: {killed_here}/{tried_here} killed")
+    print(f"mutation score: {dead}/{total} killed ({100 * dead / max(total, 1):.0f}%)")
     for survivor in survivors:
         print(f"  survived: {survivor}")
     return 0

@@ -8,24 +8,110 @@ the release's published checksum, and a cached copy is re-verified before it is 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import tempfile
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from cookbook14.errors import AssetError
+from cookbook14.loopback import direct_if_loopback
 
 log = logging.getLogger(__name__)
 TIMEOUT = (10, 120)
 
 
 def fetch_text(url: str) -> str:
+    content = _get(url).content
+    sha256 = PROVENANCE.add(url, content)
+    log.info("fetched %s (%d bytes, sha256 %s)", url, len(content), sha256)
     # Release assets come as application/octet-stream; manifests are UTF-8.
-    text = _get(url).content.decode("utf-8", errors="replace")
-    log.info("fetched %s (%d bytes)", url, len(text))
-    return text
+    return content.decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A release asset this run read, as summary.json lists it."""
+
+    url: str
+    sha256: str
+    size: int
+
+
+class Provenance:
+    """Every release asset read in this process (URL and sha256), compared with what earlier
+    runs read under the same URL: an asset that changed under the same tag is drift, said as a
+    warning. What was first seen per URL is kept in <cache>/provenance.json once
+    `remember_in` names the cache (library use without it remembers nothing)."""
+
+    def __init__(self) -> None:
+        self.fetched: list[Fetched] = []
+        self.warnings: list[str] = []
+        self.record: Path | None = None
+
+    def remember_in(self, cache_dir: Path) -> None:
+        self.record = cache_dir / "provenance.json"
+
+    def add(self, url: str, content: bytes) -> str:
+        """Note a download; its sha256."""
+        sha256 = hashlib.sha256(content).hexdigest()
+        fetched = Fetched(url, sha256, len(content))
+        if fetched not in self.fetched:
+            self.fetched.append(fetched)
+        if self.record is not None:
+            self._compare(url, sha256)
+        return sha256
+
+    def _compare(self, url: str, sha256: str) -> None:
+        seen = self._first_seen()
+        first = seen.get(url)
+        if first is None:
+            seen[url] = {"sha256": sha256, "first_seen": _now()}
+            self._save(seen)
+        elif first["sha256"] != sha256:
+            warning = (
+                f"upstream asset {url} changed since {first['first_seen']}: "
+                f"{first['sha256']} -> {sha256}"
+            )
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+                log.warning(warning)
+
+    def _first_seen(self) -> dict[str, dict[str, str]]:
+        try:
+            seen = json.loads(self.record.read_text())
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as error:
+            log.warning("ignoring unreadable %s: %s", self.record, error)
+            return {}
+        return seen if isinstance(seen, dict) else {}
+
+    def _save(self, seen: dict[str, dict[str, str]]) -> None:
+        """Replaced whole (never half written), as two runs may share the cache."""
+        self.record.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(
+            prefix="provenance.", suffix=".part", dir=self.record.parent
+        )
+        try:
+            with os.fdopen(handle, "w") as stream:
+                json.dump(seen, stream, indent=2, sort_keys=True)
+            os.replace(name, self.record)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+
+
+# What this process downloaded: the run's report lists it (one harness run is one process).
+PROVENANCE = Provenance()
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def sha256_of(path: Path) -> str:
@@ -49,9 +135,13 @@ def cached_binary(url: str, checksums_url: str, cache: Path) -> Path:
     """An executable downloaded from `url` whose sha256 matches `checksums_url`.
 
     A copy verified earlier is reused without the network (its sha256 is recorded beside it
-    and checked again), so air-gapped reruns work once the cache is filled.
+    and checked again), so air-gapped reruns work once the cache is filled. Copies are kept
+    per source (`cache/<host>-<hash of the URL's folder>/`): one fetched through a
+    --release-mirror is never taken as verified against github.com's checksums.
     """
-    file = url.rsplit("/", 1)[-1]
+    folder, file = url.rsplit("/", 1)
+    host = folder.split("://", 1)[-1].split("/", 1)[0].replace(":", "_")
+    cache = cache / f"{host}-{hashlib.sha256(folder.encode()).hexdigest()[:12]}"
     target = cache / file
     record = cache / f"{file}.sha256"
     if target.exists() and record.exists() and sha256_of(target) == record.read_text().strip():
@@ -88,7 +178,21 @@ def cached_binary(url: str, checksums_url: str, cache: Path) -> Path:
 
 def _get(url: str, stream: bool = False) -> requests.Response:
     try:
-        response = requests.get(url, timeout=TIMEOUT, stream=stream)
+        # A loopback --release-mirror is reached directly, as Go's tools would.
+        response = requests.get(
+            url, timeout=TIMEOUT, stream=stream, proxies=direct_if_loopback(url)
+        )
+    except requests.exceptions.SSLError as error:
+        raise AssetError(
+            f"cannot download {url}: SSLError: {_first_line(error)}; behind a proxy that "
+            "inspects TLS, give its CA bundle with REQUESTS_CA_BUNDLE=/path/to/ca.pem (or the "
+            "system's, e.g. /etc/ssl/certs/ca-certificates.crt)"
+        ) from None
+    except requests.exceptions.ProxyError as error:
+        raise AssetError(
+            f"cannot download {url}: ProxyError: {_first_line(error)}; check the proxy the "
+            "environment names (HTTPS_PROXY, HTTP_PROXY; NO_PROXY for hosts to reach directly)"
+        ) from None
     except requests.RequestException as error:
         raise AssetError(
             f"cannot download {url}: {type(error).__name__}: {_first_line(error)}; check the "

@@ -276,7 +276,8 @@ def _kind_binary(pytest_args: list[str]) -> str | None:
             return arg.split("=", 1)[1]
     downloaded = sorted(
         path
-        for path in (default_cache_dir() / "kind").glob("*/kind-*")
+        # kind/<version>/<source>/kind-<os>-<arch> (assets.cached_binary keeps one per source)
+        for path in (default_cache_dir() / "kind").glob("*/*/kind-*")
         if path.is_file() and path.suffix not in (".sha256", ".part") and os.access(path, os.X_OK)
     )
     if downloaded:

@@ -12,13 +12,29 @@ from cookbook14.errors import UsageError
 
 CLUSTER_PROVIDERS = ("kind", "existing")
 INSTALL_METHODS = ("operator", "yaml")
+# kind's own rule (pkg/internal/apis/config/validate.go, validNameRE): the name becomes part of
+# container and network names.
+KIND_NAME = re.compile(r"[a-z0-9.-]+")
+# kind only warns above 50 (pkg/cluster/internal/create/create.go, clusterNameMax): the node
+# container `<name>-control-plane` is its hostname, and Linux caps hostnames at 64 characters.
+KIND_NAME_MAX = 50
+# The first bytes of something exec can run: ELF, a script, Mach-O (both byte orders, fat), PE.
+PROGRAM_MAGIC = (
+    b"\x7fELF",
+    b"#!",
+    b"\xcf\xfa\xed\xfe",
+    b"\xfe\xed\xfa\xcf",
+    b"\xca\xfe\xba\xbe",
+    b"MZ",
+)
 
 
 @dataclass(frozen=True)
 class Options:
     knative_version: str = "book"
     cluster: str = "kind"
-    cluster_name: str = "cookbook14"
+    # None: not given (a kind run then names its cluster after the Knative minor).
+    cluster_name: str | None = None
     keep_cluster: bool = False
     kubeconfig: Path | None = None
     context: str | None = None
@@ -42,10 +58,17 @@ class Options:
             raise UsageError(
                 f"--cluster {self.cluster!r} is not a provider; accepted: kind, existing"
             )
+        self._check_cluster_mode()
+        if self.cluster_name is not None:
+            check_cluster_name(self.cluster_name)
+        if self.kind_bin is not None:
+            check_kind_bin(self.kind_bin)
+        if self.cluster == "existing" and self.kubeconfig is not None:
+            check_kubeconfig(self.kubeconfig)
         if not self.timeout_scale > 0:
             raise UsageError(
-                f"--timeout-scale {self.timeout_scale!r} must be a number greater than 0 "
-                "(2 doubles every deadline, 0.5 halves them)"
+                f"--timeout-scale {self.timeout_scale!r} must be greater than 0; accepted: a "
+                "factor greater than 0 (2 doubles every deadline, 0.5 halves them)"
             )
         if self.install_method not in INSTALL_METHODS:
             raise UsageError(
@@ -54,7 +77,8 @@ class Options:
             )
         if self.cold_starts < 1:
             raise UsageError(
-                f"--cold-starts {self.cold_starts!r} must be a whole number of at least 1"
+                f"--cold-starts {self.cold_starts!r} must be at least 1; accepted: a whole "
+                "number of 1 or more"
             )
         if self.domain is not None and not re.fullmatch(
             r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*",
@@ -73,21 +97,115 @@ class Options:
                     "/<org>/<repo>/releases/download/<tag>/<file> layout below it"
                 )
 
+    def _check_cluster_mode(self) -> None:
+        """An option of the other cluster mode is refused: silently ignoring it would run
+        something else than what was asked."""
+        if self.cluster == "existing":
+            kind_only = {
+                "--cluster-name": self.cluster_name is not None,
+                "--keep-cluster": self.keep_cluster,
+                "--kind-image": self.kind_image is not None,
+                "--kind-bin": self.kind_bin is not None,
+            }
+            for option, given in kind_only.items():
+                if given:
+                    raise UsageError(
+                        f"{option} applies to --cluster kind only; with --cluster existing the "
+                        "harness uses --kubeconfig/--context and never creates or deletes a cluster"
+                    )
+        elif self.context is not None:
+            raise UsageError(
+                f"--context {self.context} applies to --cluster existing only; with --cluster kind "
+                "the context is kind-<cluster name> (choose the cluster with --cluster-name)"
+            )
+
     @property
     def mirror(self) -> str | None:
         return self.release_mirror.rstrip("/") if self.release_mirror else None
 
 
+def check_cluster_name(name: str) -> None:
+    """--cluster-name as kind validates it, so that kind never gets a name it refuses."""
+    if not KIND_NAME.fullmatch(name):
+        raise UsageError(
+            f"--cluster-name {name!r} is not a kind cluster name; accepted: lower-case letters, "
+            "digits, '.' and '-' (kind's ^[a-z0-9.-]+$), e.g. cookbook14-1-11"
+        )
+    if len(name) > KIND_NAME_MAX:
+        raise UsageError(
+            f"--cluster-name {name!r} has {len(name)} characters; accepted: at most "
+            f"{KIND_NAME_MAX} (the node's hostname {name}-control-plane would pass Linux's 64)"
+        )
+
+
+def check_kind_bin(path: Path) -> None:
+    """--kind-bin must be a program this user can run; what it is (its version) is asked later."""
+    accepted = "accepted: the path of a kind binary (https://kind.sigs.k8s.io), or leave out --kind-bin to download it"
+    if not path.exists():
+        raise UsageError(f"--kind-bin {path}: no such file; {accepted}")
+    if not path.is_file():
+        raise UsageError(f"--kind-bin {path} is not a file; {accepted}")
+    if not os.access(path, os.X_OK):
+        raise UsageError(f"--kind-bin {path} is not executable (chmod +x it); {accepted}")
+    try:
+        with path.open("rb") as program:
+            head = program.read(4)
+    except OSError as error:
+        raise UsageError(
+            f"--kind-bin {path} cannot be read ({error.strerror}); {accepted}"
+        ) from None
+    if not head:
+        raise UsageError(f"--kind-bin {path} is an empty file; {accepted}")
+    if not head.startswith(PROGRAM_MAGIC):
+        raise UsageError(
+            f"--kind-bin {path} is not a program (neither a binary nor a #! script); {accepted}"
+        )
+
+
+def check_kubeconfig(path: Path) -> None:
+    """With --cluster existing the kubeconfig is read, so it must be there (kind writes its own)."""
+    if not path.exists():
+        raise UsageError(
+            f"cannot use --kubeconfig {path}: no such file; accepted: the kubeconfig of the "
+            "cluster to test (e.g. ~/.kube/config)"
+        )
+    if not path.is_file():
+        raise UsageError(
+            f"cannot use --kubeconfig {path}: not a file; accepted: the kubeconfig of the "
+            "cluster to test (e.g. ~/.kube/config)"
+        )
+
+
 def parse_endpoint(value: str | None) -> tuple[str, int] | None:
-    """Parse --ingress-endpoint HOST:PORT."""
+    """Parse --ingress-endpoint HOST:PORT, or a URL http://HOST[:PORT] (port 80 by default)."""
     if value is None:
         return None
-    match = re.fullmatch(r"\[?([^\[\]]+?)\]?:(\d{1,5})", value.strip())
+    accepted = "accepted: HOST:PORT or http://HOST:PORT, e.g. 127.0.0.1:8080"
+    text = value.strip()
+    if "://" in text:
+        parsed = urlparse(text)
+        try:
+            port = parsed.port or 80
+        except ValueError:
+            port = 0
+        if parsed.scheme != "http":
+            raise UsageError(
+                f"--ingress-endpoint {value!r}: Kourier's HTTP port is plain http, not "
+                f"{parsed.scheme or 'no scheme'}; {accepted}"
+            )
+        if not parsed.hostname or parsed.path not in ("", "/") or parsed.query or port == 0:
+            raise UsageError(f"--ingress-endpoint {value!r} is not an endpoint; {accepted}")
+        return parsed.hostname, port
+    match = re.fullmatch(r"\[?([^\[\]/\s]+?)\]?:(\d{1,5})", text)
     if not match or not 0 < int(match[2]) < 65536:
-        raise UsageError(
-            f"--ingress-endpoint {value!r} is not HOST:PORT; accepted: e.g. 127.0.0.1:8080"
-        )
+        raise UsageError(f"--ingress-endpoint {value!r} is not HOST:PORT; {accepted}")
     return match[1], int(match[2])
+
+
+def endpoint_url(endpoint: tuple[str, int], path: str = "/", scheme: str = "http") -> str:
+    """The URL of a HOST:PORT endpoint; an IPv6 address in brackets, as URLs write it."""
+    host, port = endpoint
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}{path}"
 
 
 def parse_timeout_scale(value: str) -> float:

@@ -60,11 +60,19 @@ DEADLINES = {
     # 5 retries with backoff from 50 ms, and the activator waking the sink if it scaled to 0.
     "ping_delivery": 30.0,
     "namespace_deleted": 120.0,
+    # --cleanup: one object, its finalizers and foreground dependents, until it is gone.
+    "object_deleted": 120.0,
     # 14.4: beyond the time to zero the cluster's autoscaler settings imply (that part is
     # computed from them and multiplied by --timeout-scale too).
     "scale_to_zero_margin": 120.0,
     # 14.4: one request from zero, held by the activator until a new pod serves.
     "cold_start_request": 300.0,
+    # kind: the node image (about 1 GB unpacked) on a slow link; then `kind create cluster`
+    # with the image present (its own --wait=5m for the control plane included).
+    "node_image_pull": 1200.0,
+    "kind_create": 600.0,
+    # kind: another run on this machine holding the cluster name (a whole chapter run).
+    "cluster_in_use": 3600.0,
 }
 
 
@@ -85,7 +93,10 @@ class Apply:
 
 @dataclass(frozen=True)
 class WaitFor:
-    """One thing a step waits for; `until` is `condition:<Type>`, `available` or `pods:<n>`."""
+    """One thing a step waits for; `until` is `condition:<Type>`, `available` or `pods:<n>`.
+
+    Without a name, `condition:<Type>` means every object the selector picks, and at least
+    `count` of them."""
 
     api_version: str
     kind: str
@@ -94,12 +105,16 @@ class WaitFor:
     until: str
     timeout: float
     selector: str | None = None
+    count: int = 1
 
     def describe(self) -> str:
         where = f" in namespace {self.namespace}" if self.namespace else ""
         if self.until.startswith("pods:"):
             return f"{self.until[5:]} running pod(s) matching {self.selector}{where}"
         target = f"{self.kind} {self.name}{where}"
+        if self.name is None:
+            matching = f" matching {self.selector}" if self.selector else ""
+            target = f"every {self.kind}{matching}{where} (at least {self.count})"
         if self.until == "available":
             return f"{target} to be available"
         return f"{target} to have {self.until.split(':', 1)[1]}=True"
@@ -207,7 +222,7 @@ def _wait_dict(wait: WaitFor) -> dict:
 @dataclass(frozen=True)
 class ClusterPlan:
     provider: str
-    name: str
+    name: str | None  # the kind cluster's; None with --cluster existing
     node_image: str | None
     kind_version: str | None
     domain: str | None
@@ -318,12 +333,8 @@ def build_plan(options: Options, catalog: Catalog) -> Plan:
 
 
 def _chosen_node_image(options: Options, release: Release) -> NodeImage:
-    """--kind-image, checked: only for kind clusters, and no older than Knative allows."""
-    if options.cluster != "kind":
-        raise UsageError(
-            f"--kind-image {options.kind_image} applies to --cluster kind only; an existing "
-            "cluster keeps its own nodes"
-        )
+    """--kind-image (a kind-only option, Options refuses it elsewhere), checked: no older than
+    Knative allows."""
     match = re.search(r":v(\d+\.\d+\.\d+)", options.kind_image)
     if not match:
         raise UsageError(
@@ -335,7 +346,8 @@ def _chosen_node_image(options: Options, release: Release) -> NodeImage:
         minimum = release.min_kubernetes
         raise UsageError(
             f"--kind-image {options.kind_image} is Kubernetes {kubernetes}, but Knative "
-            f"{release.minor} needs at least {minimum.major}.{minimum.minor}"
+            f"{release.minor} needs at least {minimum.major}.{minimum.minor}; accepted: a node "
+            "image of that Kubernetes or newer, or no --kind-image (the catalog's)"
         )
     return NodeImage(kubernetes, options.kind_image, release.node.kind)
 

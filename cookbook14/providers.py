@@ -4,34 +4,48 @@ Both providers give a kubeconfig (and context) plus, when known, the HOST:PORT w
 Kourier's HTTP port is reachable. `kind` creates or reuses a kind cluster through pytest-kind's
 KindCluster and deletes only what it created; `existing` uses a given cluster and never deletes
 anything.
+
+One kind cluster name has one user at a time on a machine: a run holds a lock on the name
+(in the cache folder) from its look for the cluster until the process ends, and a second run
+of the same name waits for it (saying so, up to a scaled deadline). So a run never deletes a
+cluster another run uses, and two runs never race to create one.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import shlex
 import socket
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from filelock import FileLock, Timeout
 from pytest_kind import KindCluster
 
 from cookbook14.catalog import Catalog, Version
 from cookbook14.errors import ToolError
 from cookbook14.kube import Kube
 from cookbook14.options import Options
-from cookbook14.plan import KOURIER_NAMESPACES, MANIFESTS, Plan
-from cookbook14.tools import check_docker, kind_version, resolve_kind, run
+from cookbook14.plan import KOURIER_NAMESPACES, Plan
+from cookbook14.tools import (
+    check_docker,
+    kind_version,
+    published_port,
+    pull_node_image,
+    resolve_kind,
+    run,
+)
 from cookbook14.waits import Watched, every_condition_true, wait
 
 log = logging.getLogger(__name__)
 KOURIER_NODE_PORT = 31080
 # Where the harness notes, in the cluster itself, the host port it mapped to Kourier, so that
 # a reused cluster is reachable again.
-MARKER = ("kube-public", "cookbook14-cluster")
 
 
 @dataclass
@@ -72,6 +86,16 @@ class ExistingProvider:
         """Never delete what this run did not create."""
 
 
+class ClusterLeftBehind(ToolError):
+    """The cluster this run created could not be deleted."""
+
+    def __init__(self, message: str, name: str, command: str) -> None:
+        super().__init__(message)
+        self.name = name
+        # What deletes it, for the person to run.
+        self.command = command
+
+
 class LoggedKindCluster(KindCluster):
     """pytest-kind's KindCluster, with kind's output in the run's log and its failures as
     ToolError: KindCluster's own create and delete print to the terminal, raise
@@ -87,21 +111,27 @@ class LoggedKindCluster(KindCluster):
     def exists(self) -> bool:
         return self.name in run([self.kind_path, "get", "clusters"]).stdout.split()
 
-    def create(self, config_file: Path | None = None) -> None:
-        """Create the cluster, or write the kubeconfig of the existing one of that name."""
-        if self.exists():
-            run(
-                [
-                    self.kind_path,
-                    "export",
-                    "kubeconfig",
-                    "--name",
-                    self.name,
-                    "--kubeconfig",
-                    self.kubeconfig_path,
-                ]
-            )
-            return
+    def export_kubeconfig(self) -> None:
+        run(
+            [
+                self.kind_path,
+                "export",
+                "kubeconfig",
+                "--name",
+                self.name,
+                "--kubeconfig",
+                self.kubeconfig_path,
+            ]
+        )
+
+    def create(self, config_file: Path | None = None, timeout: float = 900) -> bool:
+        """Create the cluster (True), or, when one of that name exists by the time kind looks,
+        write its kubeconfig and leave it to whoever made it (False).
+
+        --retain: without it kind deletes every node of the name when provisioning fails
+        (pkg/cluster/internal/create/create.go), so its logs are gone before anyone exports
+        them; the caller exports the logs, then deletes.
+        """
         command = [
             self.kind_path,
             "create",
@@ -109,24 +139,37 @@ class LoggedKindCluster(KindCluster):
             f"--name={self.name}",
             f"--kubeconfig={self.kubeconfig_path}",
             "--wait=5m",
+            "--retain",
         ]
         if self.image:
             command.append(f"--image={self.image}")
         if config_file:
             command += ["--config", config_file]
-        run(command, timeout=900)
+        try:
+            run(command, timeout=timeout)
+        except ToolError as error:
+            # kind checks for the name before it provisions anything (alreadyExists), so
+            # nothing of the other cluster was touched.
+            if "already exist for a cluster with the name" not in str(error):
+                raise
+            self.export_kubeconfig()
+            return False
+        return True
+
+    def delete_command(self) -> list[str]:
+        """`kind delete cluster` for this cluster: what delete runs, and what a person runs
+        when the run could not."""
+        return [
+            str(self.kind_path),
+            "delete",
+            "cluster",
+            f"--name={self.name}",
+            f"--kubeconfig={self.kubeconfig_path}",
+        ]
 
     def delete(self) -> None:
-        run(
-            [
-                self.kind_path,
-                "delete",
-                "cluster",
-                f"--name={self.name}",
-                f"--kubeconfig={self.kubeconfig_path}",
-            ],
-            timeout=300,
-        )
+        # Half done, a deletion leaves the cluster behind: a Ctrl-C waits for its end.
+        run(self.delete_command(), timeout=300, finish_on_interrupt=True)
 
 
 class KindProvider:
@@ -141,35 +184,47 @@ class KindProvider:
         self.run_dir = run_dir
         self.cluster: LoggedKindCluster | None = None
         self.created = False
+        # Held until this process ends (the OS drops it even on a crash), so that the
+        # cluster this run uses or deletes is never another run's.
+        self.name_lock: FileLock | None = None
 
     def up(self, progress: Callable[[str], None] = log.info) -> ClusterAccess:
-        check_docker()
+        runtime = check_docker()
+        warnings: list[str] = []
         needed = Version.parse(self.plan.cluster.kind_version)
         kind = resolve_kind(
-            self.options.kind_bin, needed, self.catalog, self.options.mirror, self.options.cache_dir
+            self.options.kind_bin,
+            needed,
+            self.catalog,
+            self.options.mirror,
+            self.options.cache_dir,
+            warn=warnings.append,
         )
         name = self.options.cluster_name
+        self.name_lock = claim_cluster_name(
+            self.options.cache_dir,
+            name,
+            self.run_dir,
+            self.plan.deadlines["cluster_in_use"],
+            progress,
+        )
         kubeconfig = self.options.kubeconfig or private_kubeconfig(self.options.cache_dir, name)
         image = self.plan.cluster.node_image
         self.cluster = LoggedKindCluster(name, kubeconfig, image, kind)
         reused = self.cluster.exists()
-        host_port = None
-        config_file = None
         if reused:
             progress(f"reusing kind cluster {name}")
+            self.cluster.export_kubeconfig()
         else:
-            host_port = _free_port()
-            config_file = self._write_config(host_port)
-            progress(f"creating kind cluster {name} ({image}); this takes a minute or two")
+            pull_node_image(runtime, image, self.plan.deadlines["node_image_pull"], progress)
+            deadline = self.plan.deadlines["kind_create"]
+            progress(f"creating kind cluster {name} ({image}); up to {deadline:.0f}s")
             # Set before creating, so that an interrupted creation is cleaned up too.
             self.created = True
-        try:
-            self.cluster.create(config_file)
-        except ToolError as error:
-            if "already exist" in str(error):
-                # Another run made it in the meantime: it is theirs, not ours to delete.
-                self.created = False
-            raise
+            self.created = self.cluster.create(Path(self.plan.cluster.kind_config), deadline)
+            if not self.created:
+                reused = True
+                progress(f"kind cluster {name} was made meanwhile, not by this harness: reusing it")
         kube = Kube.from_kubeconfig(kubeconfig, f"kind-{name}")
         # `kind create cluster --wait` only warns when the node is not Ready in time.
         wait(
@@ -180,16 +235,21 @@ class KindProvider:
             f"the nodes of kind cluster {name} to be Ready",
             progress,
         )
-        warnings: list[str] = []
-        if reused:
-            host_port = _recall_port(kube)
-            if host_port is None and self.options.ingress_endpoint is None:
+        # hostPort -1 in kind-config.yaml: the container runtime binds a free port itself (kind
+        # common.PortOrGetFreePort), and binds another one when the node container restarts,
+        # so the port is asked of the runtime on every run, reused cluster or not.
+        try:
+            host_port = published_port(runtime, f"{name}-control-plane", KOURIER_NODE_PORT)
+        except ToolError as error:
+            if not reused:
+                raise
+            host_port = None
+            if self.options.ingress_endpoint is None:
                 warnings.append(
-                    f"the reused kind cluster {name} was not created by this harness: no host port "
-                    "for Kourier is known; give --ingress-endpoint HOST:PORT to reach it"
+                    f"the reused kind cluster {name} publishes no host port for Kourier's "
+                    f"NodePort {KOURIER_NODE_PORT} (not created by this harness?): give "
+                    f"--ingress-endpoint HOST:PORT to reach it ({error})"
                 )
-        else:
-            _remember_port(kube, host_port)
         endpoint = self.options.ingress_endpoint or (
             ("127.0.0.1", host_port) if host_port else None
         )
@@ -202,6 +262,8 @@ class KindProvider:
             created=self.created,
             facts={
                 "kind_version": str(kind_version(kind)),
+                # docker unless KIND_EXPERIMENTAL_PROVIDER chose podman or nerdctl.
+                "container_engine": runtime.name,
                 # A reused cluster keeps the image it was made with; its nodes tell the version.
                 "node_image": "unknown (reused cluster)" if reused else image,
             },
@@ -219,18 +281,65 @@ class KindProvider:
     def down(self) -> None:
         if self.cluster is None or not self.created or self.options.keep_cluster:
             return
+        try:
+            self.cluster.delete()
+        except ToolError as error:
+            self.created = False
+            raise ClusterLeftBehind(
+                str(error), self.cluster.name, shlex.join(self.cluster.delete_command())
+            ) from None
+        # Only now: a Ctrl-C that came before kind started leaves `created`, and the end of
+        # the session deletes again (kind deletes a missing cluster without complaint).
         self.created = False
-        self.cluster.delete()
 
-    def _write_config(self, host_port: int) -> Path:
-        config = yaml.safe_load((MANIFESTS / "kind-config.yaml").read_text())
-        for node in config["nodes"]:
-            for mapping in node.get("extraPortMappings", []):
-                if mapping["containerPort"] == KOURIER_NODE_PORT:
-                    mapping["hostPort"] = host_port
-        path = self.run_dir / "kind-config.yaml"
-        path.write_text(yaml.safe_dump(config, sort_keys=False))
-        return path
+
+def claim_cluster_name(
+    cache_dir: Path,
+    name: str,
+    run_dir: Path,
+    deadline: float,
+    progress: Callable[[str], None],
+) -> FileLock:
+    """The lock of kind cluster `name` on this machine, waiting (with a progress line) while
+    another run holds it. Who holds it is written beside the lock, for the waiting run to say."""
+    folder = cache_dir / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(folder / f"kind-{name}.lock")
+    holder = folder / f"kind-{name}.holder.json"
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        other = _holder_of(holder)
+        progress(
+            f"kind cluster {name} is in use by another run ({other}); waiting up to "
+            f"{deadline:.0f}s for it to finish (or give another --cluster-name)"
+        )
+        try:
+            lock.acquire(timeout=deadline)
+        except Timeout:
+            raise ToolError(
+                f"kind cluster {name} was still in use by another run ({_holder_of(holder)}) "
+                f"after {deadline:.0f}s; give another --cluster-name, or stop that run"
+            ) from None
+    holder.write_text(
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "run": str(run_dir),
+            }
+        )
+    )
+    return lock
+
+
+def _holder_of(holder: Path) -> str:
+    try:
+        known = json.loads(holder.read_text())
+        return f"pid {known['pid']} on {known['host']} since {known['since']}, run {known['run']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown run"
 
 
 def private_kubeconfig(cache_dir: Path, cluster_name: str) -> Path:
@@ -251,36 +360,13 @@ def make_provider(options: Options, plan: Plan, catalog: Catalog, run_dir: Path)
     return ExistingProvider(options)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _remember_port(kube: Kube, host_port: int) -> None:
-    namespace, name = MARKER
-    kube.apply(
-        [
-            {
-                "apiVersion": "v1",
-                "kind": "ConfigMap",
-                "metadata": {"name": name, "namespace": namespace},
-                "data": {"kourier-host-port": json.dumps(host_port)},
-            }
-        ]
-    )
-
-
-def _recall_port(kube: Kube) -> int | None:
-    namespace, name = MARKER
-    marker = kube.get("v1", "ConfigMap", name, namespace)
-    value = (marker or {}).get("data", {}).get("kourier-host-port")
-    return int(value) if value else None
-
-
-def detect_ingress_endpoint(kube: Kube, namespaces: tuple[str, ...]) -> tuple[str, int] | None:
-    """Where Kourier's HTTP port is reachable, read from its Service: the load balancer's
-    address on port 80, else a node address with the NodePort of port 80."""
+def detect_ingress_endpoint(
+    kube: Kube, namespaces: tuple[str, ...]
+) -> tuple[tuple[str, int], str] | None:
+    """Where Kourier's HTTP port is reachable, read from its Service, and how that was learned:
+    the load balancer's address on port 80, else a node address with the NodePort of port 80.
+    A node's ExternalIP is preferred to any InternalIP: cloud nodes list the internal one
+    first, and it is unreachable from outside their network."""
     for namespace in namespaces:
         service = kube.get("v1", "Service", "kourier", namespace)
         if service is None:
@@ -289,13 +375,18 @@ def detect_ingress_endpoint(kube: Kube, namespaces: tuple[str, ...]) -> tuple[st
         for ingress in service.get("status", {}).get("loadBalancer", {}).get("ingress") or []:
             address = ingress.get("ip") or ingress.get("hostname")
             if address:
-                return address, 80
+                return (address, 80), f"kourier Service ({namespace}) load balancer"
         if port and port.get("nodePort"):
             nodes, _ = kube.list("v1", "Node")
-            for node in nodes:
-                for address in node.get("status", {}).get("addresses", []):
-                    if address.get("type") in ("ExternalIP", "InternalIP"):
-                        return address["address"], int(port["nodePort"])
+            addresses = [
+                address for node in nodes for address in node.get("status", {}).get("addresses", [])
+            ]
+            for kind in ("ExternalIP", "InternalIP"):
+                for address in addresses:
+                    if address.get("type") == kind and address.get("address"):
+                        return (address["address"], int(port["nodePort"])), (
+                            f"kourier Service ({namespace}) node port on a node's {kind}"
+                        )
     return None
 
 
@@ -304,5 +395,4 @@ def ingress_endpoint_for(access: ClusterAccess, kube: Kube) -> tuple[tuple[str, 
     or kind's port mapping first, else the kourier Service; None if neither tells."""
     if access.ingress_endpoint is not None:
         return access.ingress_endpoint, "option or kind port mapping"
-    detected = detect_ingress_endpoint(kube, KOURIER_NAMESPACES)
-    return (detected, "kourier Service") if detected else None
+    return detect_ingress_endpoint(kube, KOURIER_NAMESPACES)

@@ -8,14 +8,16 @@ what was measured, and where the run deviated from the book.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cookbook14 import __version__
+from cookbook14.assets import PROVENANCE, Provenance
+from cookbook14.outcomes import Status, StepOutcome
 from cookbook14.plan import Plan
-from cookbook14.steps import Status, StepOutcome
 
 SCHEMA = 1
 
@@ -52,6 +54,10 @@ class RunReport:
     measurements: list[Measurement] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     junit: Path | None = None
+    # The signals (SIGINT, SIGTERM) that interrupted the run, in the order they came.
+    interrupted_by: list[str] = field(default_factory=list)
+    # The release assets the run read (URL, sha256) and their drift since earlier runs.
+    provenance: Provenance = field(default_factory=lambda: PROVENANCE)
     # The failed step that blocks a recipe (from the step runner), if any.
     blocker: Callable[[str], StepOutcome | None] = field(default=lambda recipe: None)
 
@@ -133,6 +139,7 @@ class RunReport:
                 "finished": _iso(finished),
                 "duration_s": round(finished - self.started, 3),
                 "exit_status": exit_status,
+                "interrupted_by": self.interrupted_by,
             },
             "knative": {
                 "requested": self.plan.release.requested,
@@ -144,13 +151,21 @@ class RunReport:
             "recipes": recipes,
             "measurements": [asdict(m) for m in self.measurements],
             "deviations": [asdict(d) for d in self.plan.deviations],
-            "warnings": [*self.plan.warnings, *self.warnings],
+            "assets": [asdict(f) for f in self.provenance.fetched],
+            "warnings": [*self.plan.warnings, *self.warnings, *self.provenance.warnings],
         }
 
     def write(self, exit_status: int | None = None) -> Path:
+        """summary.json, replaced whole: an interrupted write leaves the previous one (or
+        none), never half a file."""
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / "summary.json"
-        path.write_text(json.dumps(self.to_dict(exit_status), indent=2) + "\n")
+        partial = path.with_name(f".{path.name}.part")
+        try:
+            partial.write_text(json.dumps(self.to_dict(exit_status), indent=2) + "\n")
+            os.replace(partial, path)
+        finally:
+            partial.unlink(missing_ok=True)
         return path
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,8 @@ from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.formats.json import JSONFormat
 
 from cookbook14.errors import HarnessError
+from cookbook14.loopback import is_loopback
+from cookbook14.options import endpoint_url
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +126,21 @@ class SockeyeSocket:
     close long-lived websockets, knative/serving#16169), each reopening counted."""
 
     def __init__(self, endpoint: tuple[str, int], host: str, connect_timeout: float) -> None:
-        self.url = f"ws://{endpoint[0]}:{endpoint[1]}/ws"
+        self.endpoint = endpoint
+        self.url = endpoint_url(endpoint, "/ws", scheme="ws")
         self.host = host
         self.connect_timeout = connect_timeout
         self._socket: websocket.WebSocket | None = None
 
     def open(self) -> None:
         try:
+            options = {}
+            if is_loopback(self.url):
+                # Never through a proxy (websocket-client proxies every host NO_PROXY does not
+                # name, and reads its http_no_proxy only beside an explicit proxy host).
+                options["socket"] = socket.create_connection(
+                    self.endpoint, timeout=self.connect_timeout
+                )
             # create_connection sends Connection: Upgrade and Sec-WebSocket-Version: 13, and
             # no pings: sockeye would never answer them.
             self._socket = websocket.create_connection(
@@ -137,6 +148,7 @@ class SockeyeSocket:
                 host=self.host,
                 origin=origin_for(self.host),
                 timeout=self.connect_timeout,
+                **options,
             )
         except websocket.WebSocketBadStatusException as error:
             raise SockeyeError(

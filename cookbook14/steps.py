@@ -7,10 +7,10 @@ step that depends on it is blocked by it (not attempted, and not a failure of it
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 
 from cookbook14 import evidence
@@ -19,53 +19,11 @@ from cookbook14.catalog import Catalog
 from cookbook14.errors import HarnessError, WaitTimeout
 from cookbook14.kube import Kube, load_documents
 from cookbook14.options import Options
+from cookbook14.outcomes import Status, StepOutcome
 from cookbook14.plan import Plan, StepPlan, crds_established
 from cookbook14.waits import Progress, wait_for
 
-
-class Status(str, Enum):
-    PASSED = "passed"
-    FAILED = "failed"
-    BLOCKED = "blocked"
-    NOT_IMPLEMENTED = "not_implemented"
-    INTERRUPTED = "interrupted"
-
-
-@dataclass
-class StepOutcome:
-    recipe: str
-    title: str
-    status: Status
-    started: float = 0.0
-    finished: float = 0.0
-    error: str = ""
-    evidence: dict = field(default_factory=dict)
-    facts: dict = field(default_factory=dict)
-    blocked_by: str = ""
-    # The cluster's account of a failure (objects, events, pods, logs), read before cleanup.
-    cluster_evidence: str = ""
-    # Whether a test has shown this failure yet; the first test to meet it reports it.
-    reported: bool = False
-
-    @property
-    def duration(self) -> float:
-        return max(0.0, self.finished - self.started)
-
-    def headline(self) -> str:
-        first = self.error.splitlines()[0] if self.error else ""
-        return f"step {self.recipe} ({self.title}) failed: {first}"
-
-    def to_dict(self) -> dict:
-        return {
-            "recipe": self.recipe,
-            "title": self.title,
-            "status": self.status.value,
-            "duration_s": round(self.duration, 3),
-            "error": self.error,
-            "evidence": self.evidence,
-            "facts": self.facts,
-            "blocked_by": self.blocked_by,
-        }
+log = logging.getLogger(__name__)
 
 
 class StepFailed(HarnessError):
@@ -133,10 +91,16 @@ def _established(ctx: StepContext, names: list[str]) -> None:
         wait_for(ctx.kube, planned, ctx.progress)
 
 
-def _cluster_evidence(ctx: StepContext | None, step: StepPlan) -> str:
+def _cluster_evidence(ctx: StepContext | None, step: StepPlan, outcome: StepOutcome) -> None:
     if ctx is None or ctx.kube is None:
-        return ""
-    return evidence.collect(ctx.kube, step.evidence)
+        return
+    log.info("reading the cluster's evidence of failed step %s", step.recipe)
+    try:
+        outcome.cluster_evidence = evidence.collect(ctx.kube, step.evidence)
+    except BaseException:
+        # Ctrl-C while reading: the step still failed, and its evidence file says why it is short.
+        outcome.cluster_evidence = "(interrupted while reading the cluster's evidence)"
+        raise
 
 
 class StepRunner:
@@ -195,10 +159,10 @@ class StepRunner:
             outcome.error = str(error)
             if isinstance(error, WaitTimeout):
                 outcome.evidence = error.evidence.to_dict()
-            outcome.cluster_evidence = _cluster_evidence(ctx, step)
+            _cluster_evidence(ctx, step, outcome)
         except Exception as error:  # a defect or an upstream surprise: still a failed step
             outcome.error = f"unexpected {type(error).__name__}: {error}"
-            outcome.cluster_evidence = _cluster_evidence(ctx, step)
+            _cluster_evidence(ctx, step, outcome)
         except BaseException as interruption:
             outcome.status = Status.INTERRUPTED
             outcome.error = f"interrupted ({type(interruption).__name__})"

@@ -1,6 +1,7 @@
-"""The command-line tools the harness runs: docker (only `docker info`), kind and kn.
+"""The command-line tools the harness runs: the container engine's CLI (docker, or what
+KIND_EXPERIMENTAL_PROVIDER names: `info`, `image inspect`, `pull`, `port`), kind and kn.
 
-Docker is the only thing a user installs. kind is taken from --kind-bin, else from PATH when
+A container engine is the only thing a user installs. kind is taken from --kind-bin, else from PATH when
 it is new enough, else downloaded; kn is always downloaded for the release under test. Every
 download is verified against the release's published checksums. Subprocesses get argument
 lists, never shell strings, and their output goes to the run's log.
@@ -9,11 +10,16 @@ lists, never shell strings, and their output goes to the run's log.
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from cookbook14.assets import cached_binary
@@ -37,55 +43,254 @@ def host_platform() -> tuple[str, str]:
 
 
 def run(
-    argv: Sequence[str | Path], timeout: float = 900, check: bool = True
+    argv: Sequence[str | Path],
+    timeout: float = 900,
+    check: bool = True,
+    finish_on_interrupt: bool = False,
 ) -> subprocess.CompletedProcess:
-    """Run a tool; its output goes to the log. A failure quotes the tool's own last lines."""
+    """Run a tool; its output goes to the log. A failure quotes the tool's own last lines.
+
+    The tool runs in a session of its own, so a Ctrl-C at the terminal (sent to the whole
+    foreground process group) reaches the harness only, which decides: the tool is stopped,
+    unless `finish_on_interrupt` (a cluster deletion, which half done leaves the cluster
+    behind): then it is waited for, and the interrupt raised once it has ended."""
     command = [str(part) for part in argv]
     log.info("running %s", " ".join(command))
+    deadline = time.monotonic() + timeout
+    interruption: BaseException | None = None
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+        # Held while the tool starts: a Ctrl-C inside Popen would leave a started tool that
+        # nobody waits for or stops (a `kind create` finishing after the cleanup).
+        with _signals_held() as held:
+            process = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                start_new_session=True,
+            )
     except FileNotFoundError:
+        _raise_held(held)
         raise ToolError(f"{command[0]} was not found") from None
     except OSError as error:
+        _raise_held(held)
         # ENOEXEC ("Exec format error"): a program built for another OS or architecture.
         raise ToolError(
             f"{command[0]} cannot be run on this machine ({platform.system()}/"
             f"{platform.machine()}): {error.strerror or error}"
         ) from None
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"`{' '.join(command)}` did not finish within {timeout:.0f}s") from None
+    if finish_on_interrupt:
+        log.info("pid %d: a Ctrl-C from now on waits for it to finish", process.pid)
+    while True:
+        try:
+            _raise_held(held)
+            stdout, stderr = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
+            break
+        except subprocess.TimeoutExpired:
+            _end_session(process)
+            raise ToolError(f"`{' '.join(command)}` did not finish within {timeout:.0f}s") from None
+        except BaseException as error:  # KeyboardInterrupt: Ctrl-C, or a TERM (see the plugin)
+            if not finish_on_interrupt:
+                _end_session(process)
+                raise
+            if interruption is None:
+                log.warning("interrupted: letting `%s` finish first", " ".join(command))
+            interruption = error
+    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     for stream in (result.stdout, result.stderr):
         for line in stream.splitlines():
             log.info("  %s", line)
     if check and result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
         raise ToolError(f"`{' '.join(command)}` failed (exit {result.returncode}):\n{tail}")
+    if interruption is not None:
+        raise interruption
     return result
 
 
-def check_docker() -> None:
-    """kind needs a running Docker engine; say so in one line when it is not there."""
-    docker = shutil.which("docker")
-    if docker is None:
+@contextmanager
+def _signals_held() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM noted instead of handled (main thread only, where Python handles
+    signals); the caller raises them again once it can act on them."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in handlers:
+        signal.signal(signum, lambda signum, frame: held.append(signum))
+    try:
+        yield held
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+
+
+def _raise_held(held: list[int]) -> None:
+    """The signals held while a tool started, handled now (a Ctrl-C raises here)."""
+    while held:
+        signal.raise_signal(held.pop(0))
+
+
+def _end_session(process: subprocess.Popen) -> None:
+    """Stop a tool and whatever it started (its session): TERM, then KILL after 5 s."""
+    for signum, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, None)):
+        with suppress(ProcessLookupError):
+            os.killpg(process.pid, signum)
+        try:
+            process.communicate(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+# KIND_EXPERIMENTAL_PROVIDER -> the container runtime kind then drives (kind
+# pkg/internal/runtime/runtime.go; nerdctl, finch and nerdctl.lima since kind v0.23). Any other
+# value kind ignores, with a warning, and uses Docker.
+RUNTIMES = {
+    "docker": "docker",
+    "podman": "podman",
+    "nerdctl": "nerdctl",
+    "finch": "finch",
+    "nerdctl.lima": "nerdctl.lima",
+}
+
+
+def container_runtime() -> str:
+    """The container CLI kind uses on this machine: Docker unless KIND_EXPERIMENTAL_PROVIDER
+    names another one."""
+    return RUNTIMES.get(os.environ.get("KIND_EXPERIMENTAL_PROVIDER", ""), "docker")
+
+
+def check_docker() -> Path:
+    """The running container engine kind needs (Docker, or the one KIND_EXPERIMENTAL_PROVIDER
+    names), or one line saying what is missing."""
+    name = container_runtime()
+    chosen = (
+        f" (KIND_EXPERIMENTAL_PROVIDER={os.environ['KIND_EXPERIMENTAL_PROVIDER']})"
+        if name != "docker"
+        else ""
+    )
+    found = shutil.which(name)
+    if found is None:
         raise ToolError(
-            "Docker is needed for --cluster kind, but `docker` is not on PATH; install and "
-            "start Docker, or use --cluster existing"
+            f"{name.capitalize()} is needed for --cluster kind{chosen}, but `{name}` is not on "
+            f"PATH; install and start {name.capitalize()}, or use --cluster existing"
         )
-    result = run([docker, "info"], timeout=60, check=False)
+    result = run([found, "info"], timeout=60, check=False)
     if result.returncode != 0:
-        # Docker 20-23 prefix the daemon error with "ERROR: ", newer clients do not.
-        reason = next(
-            (
-                line.strip().removeprefix("ERROR: ")
-                for line in result.stderr.splitlines()
-                if line.strip()
-            ),
-            f"exit {result.returncode}",
-        )
         raise ToolError(
-            f"Docker is not running (`docker info`: {reason}); start Docker, or use "
-            "--cluster existing"
+            f"{name.capitalize()} is not running (`{name} info`: "
+            f"{daemon_error(result.stderr) or f'exit {result.returncode}'}); start "
+            f"{name.capitalize()}, or use --cluster existing"
         )
+    return Path(found)
+
+
+def daemon_error(stderr: str) -> str:
+    """The engine's own error in `docker info`'s stderr. The client's warnings (a broken CLI
+    plugin, docker/cli prettyPrintClientInfo) come first, and "errors pretty printing info"
+    last; Docker 20-23 prefix the daemon error with "ERROR: ", newer clients do not."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line.removeprefix("ERROR:").strip() for line in lines if line.startswith("ERROR:")]
+    others = [
+        line
+        for line in lines
+        if not line.startswith("WARNING:") and line != "errors pretty printing info"
+    ]
+    return (errors or others or [""])[0]
+
+
+def pull_node_image(
+    runtime: Path, image: str, timeout: float, progress: Callable[[str], None]
+) -> None:
+    """Pull kind's node image as a step of its own, so that the first run's download (about
+    1 GB unpacked) has its own deadline and progress instead of hiding inside `kind create`."""
+    image = pulled_as(image)
+    if run([runtime, "image", "inspect", image], timeout=60, check=False).returncode == 0:
+        progress(f"node image {image} is already on this machine")
+        return
+    progress(
+        f"pulling node image {image} (about 1 GB unpacked, once per machine); up to {timeout:.0f}s"
+    )
+    layers: list[str] = []
+    done: list[str] = []
+
+    def on_line(line: str) -> None:
+        # docker/podman without a TTY: "<layer>: Pulling fs layer" ... "<layer>: Pull complete".
+        layer, _, state = line.partition(": ")
+        if state == "Pulling fs layer":
+            layers.append(layer)
+        elif state == "Pull complete":
+            done.append(layer)
+            progress(f"pulling node image {image}: {len(done)} of {len(layers)} layers done")
+
+    follow([runtime, "pull", image], timeout, on_line)
+    progress(f"pulled node image {image}")
+
+
+def pulled_as(image: str) -> str:
+    """The name kind pulls the node image by, so that kind finds what the harness pulled:
+    as given for docker and nerdctl; for podman, which refuses short names without a TTY,
+    kind's podman/images.go sanitizeImage (docker.io/ added, the tag dropped before a digest)."""
+    if container_runtime() != "podman":
+        return image
+    name, digest_given, digest = image.partition("@sha256:")
+    remainder = f"{name.split(':')[0]}@sha256:{digest}" if digest_given else name
+    if "/" not in remainder:
+        remainder = f"library/{remainder}"
+    domain, slash, _ = name.partition("/")
+    if not slash or (not any(mark in domain for mark in ".:") and domain != "localhost"):
+        return f"docker.io/{remainder}"
+    return remainder
+
+
+def follow(argv: Sequence[str | Path], timeout: float, on_line: Callable[[str], None]) -> None:
+    """Run a long tool, handing each line of its output to `on_line` as it comes (and to the
+    log); a failure quotes its last lines, as `run` does."""
+    command = [str(part) for part in argv]
+    log.info("running %s", " ".join(command))
+    try:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+    except OSError as error:
+        raise ToolError(f"{command[0]} cannot be run: {error.strerror or error}") from None
+    lines: list[str] = []
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.append(line.rstrip("\n"))
+            log.info("  %s", lines[-1])
+            on_line(lines[-1])
+
+    reader = threading.Thread(target=read, name=f"follow {command[1]}", daemon=True)
+    reader.start()
+    try:
+        returncode = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise ToolError(f"`{' '.join(command)}` did not finish within {timeout:.0f}s") from None
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        reader.join(timeout=10)
+    if returncode != 0:
+        tail = "\n".join(lines[-5:])
+        raise ToolError(f"`{' '.join(command)}` failed (exit {returncode}):\n{tail}")
+
+
+def published_port(runtime: Path, container: str, container_port: int) -> int:
+    """The host port the container runtime bound for a container's TCP port (`docker port`
+    prints `127.0.0.1:41234`, one line per address)."""
+    output = run([runtime, "port", container, f"{container_port}/tcp"], timeout=60).stdout
+    match = re.search(r":(\d+)\s*$", output.strip().splitlines()[0] if output.strip() else "")
+    if not match:
+        raise ToolError(
+            f"`{runtime.name} port {container} {container_port}/tcp` printed no host port: "
+            f"{output.strip()!r}"
+        )
+    return int(match[1])
 
 
 def kind_version(kind: Path) -> Version:
@@ -97,9 +302,16 @@ def kind_version(kind: Path) -> Version:
 
 
 def resolve_kind(
-    kind_bin: Path | None, needed: Version, catalog: Catalog, mirror: str | None, cache: Path
+    kind_bin: Path | None,
+    needed: Version,
+    catalog: Catalog,
+    mirror: str | None,
+    cache: Path,
+    warn: Callable[[str], None] = log.warning,
 ) -> Path:
-    """The kind to use: --kind-bin (must be new enough), PATH's if new enough, else download."""
+    """The kind to use: --kind-bin (must be new enough), PATH's if new enough, else download.
+    A kind on PATH that cannot tell its version (an asdf or mise shim with no version chosen)
+    is passed over with a warning."""
     if kind_bin is not None:
         if not kind_bin.is_file():
             raise ToolError(f"--kind-bin {kind_bin}: no such file")
@@ -112,8 +324,15 @@ def resolve_kind(
             )
         return kind_bin
     on_path = shutil.which("kind")
-    if on_path and kind_version(Path(on_path)) >= needed:
-        return Path(on_path)
+    if on_path:
+        try:
+            if kind_version(Path(on_path)) >= needed:
+                return Path(on_path)
+        except ToolError as error:
+            warn(
+                f"the kind on PATH ({on_path}) does not work ({_one_line(str(error))}); "
+                f"using a verified download of kind {needed} instead"
+            )
     os_name, arch = _released_for("kind", catalog)
     names = catalog.assets["kind"]
     binary = names["binary"].format(os=os_name, arch=arch)
@@ -166,3 +385,7 @@ def _released_for(tool: str, catalog: Catalog) -> tuple[str, str]:
             f"{tool} is not released for {os_name}-{arch}; released for: {', '.join(platforms)}"
         )
     return os_name, arch
+
+
+def _one_line(text: str) -> str:
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())

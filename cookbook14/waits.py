@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cookbook14.errors import Condition, Evidence, HarnessError, KubeError, WaitTimeout
-from cookbook14.kube import Kube
+from cookbook14.kube import UNREACHABLE, Kube
 from cookbook14.plan import WaitFor
 
 # A wait says nothing for its first QUIET_PERIOD seconds; then it reports every change and
@@ -24,6 +24,8 @@ PROGRESS_INTERVAL = 10.0
 # Backoff when the API server fails a watch (5xx, connection refused).
 FIRST_BACKOFF = 0.2
 MAX_BACKOFF = 5.0
+# Of many objects not yet ready, a progress line names this many.
+WAITING_SHOWN = 3
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
@@ -75,9 +77,13 @@ def wait(
     while not observation.done:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
+            if kube.silence():
+                # What was last seen is stale, and there is no one to ask for evidence.
+                raise kube.unreachable(f"wait for {what}")
             raise WaitTimeout(
                 what, time.monotonic() - started, _evidence(kube, watched, state, observation)
             )
+        unreachable = ""
         try:
             for event_type, obj in kube.watch(
                 watched.api_version,
@@ -101,6 +107,8 @@ def wait(
                     break
                 speaker.report(observation.summary)
         except KubeError as error:
+            if error.reason == UNREACHABLE:
+                raise kube.unreachable(f"wait for {what}") from None
             if error.status == 410:
                 log.info("waiting for %s: the watch expired (410 Gone); listing again", what)
                 state, resource_version = _list(kube, watched)
@@ -108,6 +116,9 @@ def wait(
             elif error.transient:
                 # The API server is failing or unreachable: nothing to watch, so back off.
                 log.info("waiting for %s: %s; retrying in %.1fs", what, error, backoff)
+                silence = kube.silence()
+                if silence:
+                    unreachable = f"the API is unreachable: {silence}"
                 time.sleep(min(backoff, max(0.0, deadline - time.monotonic())))
                 backoff = min(backoff * 2, MAX_BACKOFF)
             else:
@@ -115,7 +126,7 @@ def wait(
         else:
             backoff = FIRST_BACKOFF
         if not observation.done:
-            speaker.report(observation.summary)
+            speaker.report(unreachable or observation.summary)
     speaker.finished()
     log.info("done: %s after %.1fs", what, time.monotonic() - started)
     return state
@@ -159,7 +170,7 @@ def wait_for(kube: Kube, spec: WaitFor, progress: Progress | None = None) -> dic
     """Carry out one planned wait."""
     watched = Watched(spec.api_version, spec.kind, spec.namespace, spec.name, spec.selector)
     if spec.until.startswith("condition:"):
-        check = condition_is_true(spec.until.split(":", 1)[1])
+        check = condition_is_true(spec.until.split(":", 1)[1], spec.count)
     elif spec.until == "available":
         check = workload_available
     elif spec.until.startswith("pods:"):
@@ -176,41 +187,50 @@ def conditions_of(obj: dict) -> list[Condition]:
     return [Condition.from_dict(raw) for raw in obj.get("status", {}).get("conditions") or []]
 
 
-def condition_is_true(condition_type: str) -> Check:
+def condition_is_true(condition_type: str, count: int = 1) -> Check:
+    """At least `count` objects, and every one of them with the condition True at its current
+    generation (a wait on a label selector means all it picks, not the first)."""
+
     def check(state: dict[str, dict]) -> Observation:
         if not state:
-            return Observation(False, "not found yet")
-        obj = next(iter(state.values()))
-        conditions = conditions_of(obj)
-        match = next((c for c in conditions if c.type == condition_type), None)
-        if match is None:
-            return Observation(False, f"no {condition_type} condition yet", conditions)
-        # A condition describes the spec its controller last saw; after a change it is stale
-        # until observedGeneration catches up.
-        observed = obj.get("status", {}).get("observedGeneration")
-        generation = obj["metadata"].get("generation")
-        if observed is not None and generation is not None and observed < generation:
-            return Observation(
-                False, f"{match}, but for generation {observed} of {generation}", conditions
-            )
-        return Observation(match.status == "True", str(match), conditions)
+            return Observation(False, "not found yet" if count == 1 else f"none of {count} yet")
+        seen = {key: _has_condition(obj, condition_type) for key, obj in state.items()}
+        if len(seen) == 1 and count == 1:
+            return next(iter(seen.values()))
+        waiting = {key: o for key, o in seen.items() if not o.done}
+        if not waiting and len(state) >= count:
+            return Observation(True, f"all {len(state)} with {condition_type}=True")
+        summary = f"{len(state) - len(waiting)}/{len(state)} with {condition_type}=True"
+        if len(state) < count:
+            summary += f" ({len(state)} of at least {count} found)"
+        shown = list(waiting.items())[:WAITING_SHOWN]
+        summary += "".join(f"; {key.strip('/')}: {o.summary}" for key, o in shown)
+        if len(waiting) > len(shown):
+            summary += f"; and {len(waiting) - len(shown)} more"
+        return Observation(False, summary, [c for _, o in shown for c in o.conditions])
 
     return check
 
 
 def every_condition_true(condition_type: str) -> Check:
-    """At least one object, and every one with the condition True (e.g. all nodes Ready)."""
-    single = condition_is_true(condition_type)
+    """Every object, at least one, with the condition True (e.g. all nodes Ready)."""
+    return condition_is_true(condition_type)
 
-    def check(state: dict[str, dict]) -> Observation:
-        if not state:
-            return Observation(False, "none yet")
-        seen = {key: single({key: obj}) for key, obj in state.items()}
-        waiting = [f"{key.strip('/')}: {o.summary}" for key, o in seen.items() if not o.done]
-        conditions = [c for o in seen.values() for c in o.conditions]
-        return Observation(not waiting, "; ".join(waiting) or "all ready", conditions)
 
-    return check
+def _has_condition(obj: dict, condition_type: str) -> Observation:
+    conditions = conditions_of(obj)
+    match = next((c for c in conditions if c.type == condition_type), None)
+    if match is None:
+        return Observation(False, f"no {condition_type} condition yet", conditions)
+    # A condition describes the spec its controller last saw; after a change it is stale
+    # until observedGeneration catches up.
+    observed = obj.get("status", {}).get("observedGeneration")
+    generation = obj["metadata"].get("generation")
+    if observed is not None and generation is not None and observed < generation:
+        return Observation(
+            False, f"{match}, but for generation {observed} of {generation}", conditions
+        )
+    return Observation(match.status == "True", str(match), conditions)
 
 
 def workload_available(state: dict[str, dict]) -> Observation:

@@ -13,6 +13,8 @@ import ipaddress
 import pytest
 import requests
 
+from cookbook14.loopback import direct_if_loopback
+from cookbook14.options import endpoint_url
 from cookbook14.plan import SERVING_DEPLOYMENTS, serving_domain
 from cookbook14.recipes.serving import (
     KOURIER_CONTROLLER,
@@ -145,10 +147,11 @@ def test_kourier_service_is_a_load_balancer(kube, facts, method):
 def test_kourier_answers_from_this_machine(ingress_endpoint):
     """Kourier's gateway is reachable where the later recipes send requests: for a host no
     Knative Service has, Envoy answers 404 itself."""
-    host, port = ingress_endpoint
-    url = f"http://{host}:{port}/"
+    url = endpoint_url(ingress_endpoint)
     try:
-        response = requests.get(url, headers={"Host": PROBE_HOST}, timeout=30)
+        response = requests.get(
+            url, headers={"Host": PROBE_HOST}, timeout=30, proxies=direct_if_loopback(url)
+        )
     except requests.RequestException as error:
         unanswered = f"GET {url} (Host: {PROBE_HOST}) got no answer from Kourier: {error}"
     else:

@@ -18,7 +18,6 @@ import pytest
 from cookbook14.errors import HarnessError
 from cookbook14.plan import FAST_WINDOW, KN_NAMESPACE, WINDOW_ANNOTATION, WaitFor
 from cookbook14.recipes.service import (
-    CLUSTER_LOCAL_DOMAIN,
     FIRST_REVISION,
     NAME,
     NAMESPACE,
@@ -29,6 +28,7 @@ from cookbook14.recipes.service import (
     get_through_ingress,
     host_of,
     revision_pods,
+    unreachable_through_kourier,
     wait_for_no_traffic,
     wait_until_no_pods,
 )
@@ -67,13 +67,10 @@ def _assert_ready_at_first_revision(ksvc, namespace):
 def nodeinfo_host(kube):
     """The Host header of nodeinfo's URL; a cluster-local URL cannot be reached through Kourier."""
     url = _ksvc(kube).get("status", {}).get("url", "")
-    host = host_of(url)
-    if not host or host.endswith(CLUSTER_LOCAL_DOMAIN):
-        pytest.skip(
-            f"nodeinfo's URL {url!r} is cluster-local: config-domain sets no domain, so Kourier "
-            "answers 404 from outside (give --domain)"
-        )
-    return host
+    unreachable = unreachable_through_kourier(NAME, url)
+    if unreachable:
+        pytest.skip(unreachable)
+    return host_of(url)
 
 
 @pytest.fixture(scope="module")

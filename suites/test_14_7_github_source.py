@@ -4,7 +4,7 @@ KnativeEventing, then the GitHub source beside the core sources."""
 import pytest
 
 from cookbook14.recipes import github_source
-from fixtures.plugin import ensure_step
+from fixtures.session import ensure_step
 
 pytestmark = pytest.mark.recipe("14.7")
 

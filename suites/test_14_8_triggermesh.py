@@ -7,7 +7,7 @@ import pytest
 from cookbook14.errors import WaitTimeout
 from cookbook14.recipes import triggermesh
 from cookbook14.waits import wait_for
-from fixtures.plugin import ensure_step
+from fixtures.session import ensure_step
 
 pytestmark = pytest.mark.recipe("14.8")
 

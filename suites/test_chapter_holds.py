@@ -9,14 +9,14 @@ import pytest
 
 from cookbook14.recipes.event_source import listen_to_the_books_ping_source
 from cookbook14.recipes.service import (
-    CLUSTER_LOCAL_DOMAIN,
     NAME,
     NAMESPACE,
     SERVING_API,
     get_through_ingress,
     host_of,
+    unreachable_through_kourier,
 )
-from fixtures.plugin import ensure_step
+from fixtures.session import ensure_step
 
 
 @pytest.mark.chapter("14.4")
@@ -25,10 +25,12 @@ def test_nodeinfo_still_answers(steps, kube, plan, ingress_endpoint):
     ensure_step(steps, "14.4")
     url = (kube.get(SERVING_API, "Service", NAME, NAMESPACE) or {}).get("status", {}).get("url")
     assert url, f"kubectl get ksvc {NAME}: gone, or no URL, at the end of the chapter"
-    host = host_of(url)
-    if host.endswith(CLUSTER_LOCAL_DOMAIN):
-        pytest.skip(f"nodeinfo's URL {url} is cluster-local: not reachable through Kourier")
-    answer = get_through_ingress(ingress_endpoint, host, plan.deadlines["cold_start_request"])
+    unreachable = unreachable_through_kourier(NAME, url)
+    if unreachable:
+        pytest.skip(unreachable)
+    answer = get_through_ingress(
+        ingress_endpoint, host_of(url), plan.deadlines["cold_start_request"]
+    )
     assert answer.status == 200 and answer.hostname, (
         f"GET {url} through Kourier at the end of the chapter: HTTP {answer.status} "
         f"{answer.body[:200]!r}"
@@ -39,8 +41,9 @@ def test_nodeinfo_still_answers(steps, kube, plan, ingress_endpoint):
 def test_ping_events_still_arrive(steps, kube, plan, harness, ingress_endpoint):
     """at the end of the chapter, sockeye still shows a new ping event every minute"""
     facts = ensure_step(steps, "14.6").facts
-    if host_of(facts["sockeye_url"]).endswith(CLUSTER_LOCAL_DOMAIN):
-        pytest.skip(f"sockeye's URL {facts['sockeye_url']} is cluster-local: no /ws to listen on")
+    unreachable = unreachable_through_kourier("sockeye", facts["sockeye_url"])
+    if unreachable:
+        pytest.skip(unreachable)
     delivery = listen_to_the_books_ping_source(
         kube,
         "default",

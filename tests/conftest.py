@@ -15,8 +15,17 @@ import pytest
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
+from tests.launch import (
+    MatrixRun,
+    MatrixSpec,
+    SuiteRun,
+    SuiteRunSpec,
+    delete_kind_clusters,
+    kind_env_in,
+    run_spec,
+)
 from tests.sim import SimCluster
-from tests.sim.doubles import BIN_DIR, PYTHON_ENV
+from tests.sim.doubles import PYTHON_ENV
 
 # Every tool double started from here (bin/kind, bin/docker, and whatever they start) runs
 # with the interpreter of this test session, whichever virtual environment that is.
@@ -35,6 +44,30 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "the self-tests need kubectl on PATH (any version from 1.27); install it, e.g. "
             "`apt-get install kubectl` or the binary from dl.k8s.io"
         )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Registered here too, so that the marks below are known without pytest-xdist installed.
+    config.addinivalue_line("markers", "xdist_group(name): run on one pytest-xdist worker")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep what tests share on one worker under `pytest -n 2 --dist loadgroup`: the tests of
+    the `suite_run` fixture's runs (each run is made once per worker that asks for it), and
+    the tests of a module whose module-scoped fixture makes runs. Other tests go one by one
+    to whichever worker is free."""
+    for item in items:
+        if item.get_closest_marker("xdist_group"):
+            continue
+        fixtures = getattr(item, "_fixtureinfo", None)
+        if "suite_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("suite-runs"))
+        elif fixtures and any(
+            definition.scope == "module"
+            for definitions in fixtures.name2fixturedefs.values()
+            for definition in definitions
+        ):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 def api_client(sim: SimCluster) -> client.ApiClient:
@@ -128,15 +161,18 @@ def config_map(
     }
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 3.0) -> object:
-    """The self-tests' one polling helper: the first truthy result of `predicate`."""
+def wait_until(predicate: Callable[[], object], timeout: float = 3.0, what: str = "") -> object:
+    """The self-tests' one polling helper: the first truthy result of `predicate`. A timeout
+    says what was awaited (`what`, else the predicate's name) and the last result seen."""
     deadline = time.monotonic() + timeout
+    result = None
     while time.monotonic() < deadline:
         result = predicate()
         if result:
             return result
         time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    awaited = what or getattr(predicate, "__name__", "condition")
+    raise AssertionError(f"{awaited}: not met within {timeout}s; last seen {result!r:.300}")
 
 
 def install_crd(api: client.ApiClient, crd: dict) -> None:
@@ -153,6 +189,24 @@ def install_crd(api: client.ApiClient, crd: dict) -> None:
 
 
 # --- fixtures ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache_and_kind_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Downloads (XDG_CACHE_HOME) and the kind double's clusters (SIM_KIND_STATE) of runs that
+    do not set their own live in this session's temporary folder: two sessions side by side
+    share nothing, and the user's ~/.cache/cookbook14 is left alone."""
+    folder = tmp_path_factory.mktemp("session")
+    names = ("XDG_CACHE_HOME", "SIM_KIND_STATE")
+    saved = {name: os.environ.get(name) for name in names}
+    os.environ["XDG_CACHE_HOME"] = str(folder / "cache")
+    os.environ["SIM_KIND_STATE"] = str(folder / "kind-state")
+    yield
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture
@@ -194,17 +248,35 @@ def shared_sim_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim
 
 @pytest.fixture
 def kind_env(tmp_path, sim_cluster) -> dict:
-    env = dict(os.environ)
-    env["PATH"] = f"{BIN_DIR}:{env['PATH']}"
-    env["SIM_KIND_STATE"] = str(tmp_path / "kind-state")
-    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
-    env.pop("SIM_DOCKER_DOWN", None)
+    """The environment of a run through the kind provider with the doubles, state and cache
+    under tmp_path; whatever a test left, no simulated kind cluster outlives it."""
+    env = kind_env_in(tmp_path)
     yield env
-    # Whatever a test left, no simulated kind cluster outlives it.
-    clusters = subprocess.run(
-        [BIN_DIR / "kind", "get", "clusters"], env=env, capture_output=True, text=True
-    ).stdout.split()
-    for name in clusters:
-        subprocess.run(
-            [BIN_DIR / "kind", "delete", "cluster", "--name", name], env=env, capture_output=True
-        )
+    delete_kind_clusters(env)
+
+
+@pytest.fixture(scope="session")
+def suite_run(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[SuiteRunSpec | MatrixSpec], SuiteRun | MatrixRun]:
+    """`suite_run(spec)` -> the run of that spec (a MatrixSpec: the matrix), made once per
+    session on first use.
+
+    The runs are the expensive part of the self-tests (a whole chapter takes about 47 s), so
+    the tests that check different recipes of one run share it. A run that raised raises again
+    for every test that asks for it, without running a second time.
+    """
+    made: dict[SuiteRunSpec | MatrixSpec, SuiteRun | MatrixRun | BaseException] = {}
+
+    def run(spec: SuiteRunSpec | MatrixSpec) -> SuiteRun | MatrixRun:
+        if spec not in made:
+            try:
+                made[spec] = run_spec(spec, tmp_path_factory.mktemp("suite-run"))
+            except Exception as error:  # kept, to be raised again for each test that asks
+                made[spec] = error
+        outcome = made[spec]
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    return run

@@ -203,7 +203,7 @@ def run_pytest(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
             "default) or yaml",
         ),
         (["--cold-starts", "two"], "ERROR: --cold-starts 'two' is not a whole number"),
-        (["--cold-starts", "0"], "ERROR: --cold-starts 0 must be a whole number of at least 1"),
+        (["--cold-starts", "0"], "ERROR: --cold-starts 0 must be at least 1; accepted: a whole"),
         (["--domain", "Not A Domain"], "ERROR: --domain 'Not A Domain' is not a DNS domain"),
         (
             # Checked before any fixture runs: a missing kubeconfig is a bad option (exit 4),

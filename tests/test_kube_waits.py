@@ -13,11 +13,13 @@ import yaml
 from cookbook14 import waits
 from cookbook14.errors import KubeError, WaitTimeout
 from cookbook14.kube import Kube
+from cookbook14.plan import WaitFor
 from cookbook14.waits import (
     Watched,
     condition_is_true,
     every_condition_true,
     wait,
+    wait_for,
     workload_available,
 )
 from tests.conftest import WIDGET_CRD, config_map, run_kubectl
@@ -438,3 +440,109 @@ def test_events_are_those_of_the_named_object_only(sim_cluster):
             }
         )
     assert [event.message for event in kube.events("default", "gear", "Widget")] == ["about gear"]
+
+
+FIFTY = [f"part-{number:02d}" for number in range(50)]
+PARTS = Watched("example.com/v1", "Widget", "default", label_selector="batch=fifty")
+
+
+def fifty_widgets(sim) -> Kube:
+    """Widgets part-00 .. part-49 labelled batch=fifty, all Ready=True but part-49 (False),
+    and a Ready Widget outside the selection."""
+    kube, _ = with_widget(sim)
+    set_gear_condition(sim, {"type": "Ready", "status": "True"})
+    for name in FIFTY:
+        part = widget(name)
+        part["metadata"]["labels"] = {"batch": "fifty"}
+        sim.store.create(part)
+        ready = "False" if name == "part-49" else "True"
+        sim.store.update_status(
+            "example.com/v1",
+            "Widget",
+            name,
+            "default",
+            {"conditions": [{"type": "Ready", "status": ready, "reason": "Testing"}]},
+        )
+    return kube
+
+
+def counting_calls(kube: Kube, monkeypatch) -> dict[str, int]:
+    calls = {"list": 0, "watch": 0}
+    for method in calls:
+        real = getattr(kube, method)
+
+        def counted(*args, _real=real, _method=method, **kwargs):
+            calls[_method] += 1
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(kube, method, counted)
+    return calls
+
+
+def test_a_selector_wait_needs_every_matching_object(sim_cluster, monkeypatch):
+    kube = fifty_widgets(sim_cluster)
+    with pytest.raises(WaitTimeout) as one_not_ready:
+        wait(kube, PARTS, condition_is_true("Ready", 50), 1, "the fifty parts Ready")
+    text = str(one_not_ready.value)
+    assert "49/50 with Ready=True; default/part-49: Ready=False (Testing)" in text, text
+
+    calls = counting_calls(kube, monkeypatch)
+    timer = threading.Timer(
+        0.5,
+        sim_cluster.store.update_status,
+        args=("example.com/v1", "Widget", "part-49", "default"),
+        kwargs={"status": {"conditions": [{"type": "Ready", "status": "True"}]}},
+    )
+    timer.start()
+    state = wait(kube, PARTS, condition_is_true("Ready", 50), 10, "the fifty parts Ready")
+    timer.join()
+    assert sorted(key.split("/")[1] for key in state) == FIFTY
+    assert calls == {"list": 1, "watch": 1}, "one list and one watch for fifty objects"
+
+
+def test_a_planned_selector_wait_needs_its_count(sim_cluster):
+    kube = fifty_widgets(sim_cluster)
+    sim_cluster.store.update_status(
+        "example.com/v1",
+        "Widget",
+        "part-49",
+        "default",
+        {"conditions": [{"type": "Ready", "status": "True"}]},
+    )
+
+    def planned(count: int) -> WaitFor:
+        return WaitFor(
+            "example.com/v1", "Widget", None, "default", "condition:Ready", 1, "batch=fifty", count
+        )
+
+    assert len(wait_for(kube, planned(50))) == 50
+    with pytest.raises(WaitTimeout) as too_few:
+        wait_for(kube, planned(51))
+    assert re.match(
+        r"timed out after \ds waiting for every Widget matching batch=fifty in namespace "
+        r"default \(at least 51\) to have Ready=True\n",
+        str(too_few.value),
+    )
+    assert "50/50 with Ready=True (50 of at least 51 found)" in str(too_few.value)
+
+
+def test_condition_is_true_over_many_objects():
+    def part(name: str, ready: str) -> dict:
+        return {
+            "metadata": {"name": name},
+            "status": {"conditions": [{"type": "Ready", "status": ready}]},
+        }
+
+    ready = {f"/p{n}": part(f"p{n}", "True") for n in range(49)}
+    check = condition_is_true("Ready", 50)
+    assert not check({}).done
+    assert not check(ready).done, "49 of at least 50"
+    assert not check({**ready, "/p49": part("p49", "False")}).done
+    seen = check({**ready, "/p49": part("p49", "True")})
+    assert seen.done and seen.summary == "all 50 with Ready=True"
+    lagging = {f"/q{n}": part(f"q{n}", "False") for n in range(5)}
+    summary = check({**ready, **lagging}).summary
+    assert summary.startswith("49/54 with Ready=True; q0: Ready=False; q1: Ready=False; q2:")
+    assert summary.endswith("; and 2 more")
+    # One named object: its own words, as before.
+    assert condition_is_true("Ready")({"/p0": part("p0", "False")}).summary == "Ready=False"

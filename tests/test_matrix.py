@@ -1,10 +1,10 @@
 """`cookbook14 matrix`: one `pytest suites/` run per version through the kind provider with the
 doubles (every kind cluster is a simulated cluster of its own), then the report.
 
-The runs select recipes with -m to stay short. 14.1 and 14.2 are the recipes implemented while
-this was written (14.2 gives the first figure, Serving's time to Ready, so the plots have
-data); the others are being written beside it, and a matrix of them would test their state,
-not the matrix.
+Most runs select 14.1 and 14.2 with -m to stay short (14.2 gives the first figure, Serving's
+time to Ready, so the plots have data). The three-version matrix runs the whole chapter; it is
+a shared run (tests.launch.CHAPTER_MATRIX): its book column is also test_chapter.py's whole
+chapter through the kind provider.
 """
 
 from __future__ import annotations
@@ -18,34 +18,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.launch import ROOT, kind_clusters
+from tests.launch import CHAPTER_MATRIX, ROOT, folder_name, kind_clusters, matrix_command
 
-# Most matrix tests are about the matrix, not the recipes: two recipes keep them short (14.2
-# is the first to record a figure). The three-version test runs the whole chapter.
+# Most matrix tests are about the matrix, not the recipes: two recipes keep them short.
 SELECTED = ("-m", "recipe_14_1 or recipe_14_2")
 CHAPTER = tuple(f"14.{n}" for n in range(1, 9))
 
 
-def matrix_command(reports: Path, sim, *args: str, select: tuple[str, ...] = SELECTED) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "cookbook14.cli",
-        "matrix",
-        "--reports-dir",
-        str(reports),
-        *args,
-        "--release-mirror",
-        sim.release_mirror,
-        *select,
-    ]
-
-
 def run_matrix(
-    reports: Path, sim, env: dict, *args: str, select: tuple[str, ...] = SELECTED
+    reports: Path, sim, env: dict, *args: str
 ) -> tuple[subprocess.CompletedProcess, Path]:
     result = subprocess.run(
-        matrix_command(reports, sim, *args, select=select),
+        matrix_command(reports, sim, *args, select=SELECTED),
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -79,27 +63,22 @@ def assert_matrix_of(folder: Path, versions: list[str], whole_chapter: bool = Fa
     assert page.count("<figure><img") >= 1 and "data:image/png;base64," in page
     assert (folder / "figures" / "Serving-time-to-Ready.png").read_bytes()[:4] == b"\x89PNG"
     for version in matrix["versions"]:
-        run_folder = next((folder / _folder_name(version["label"])).iterdir())
+        run_folder = next((folder / folder_name(version["label"])).iterdir())
         assert (run_folder / "report.html").exists()
     return matrix
 
 
-def _folder_name(label: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in label)
-
-
-def test_three_versions_one_after_another(tmp_path, sim_cluster, kind_env):
-    versions = ["book", "1.14", "1.23"]
-    result, folder = run_matrix(
-        tmp_path, sim_cluster, kind_env, "--versions", ",".join(versions), select=()
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    matrix = assert_matrix_of(folder, versions, whole_chapter=True)
-    planned = {v["label"]: v["planned"]["operator"] for v in matrix["versions"]}
+def test_three_versions_one_after_another(suite_run):
+    # The whole chapter per version; the book's run is test_chapter.py's run through kind.
+    matrix = suite_run(CHAPTER_MATRIX)
+    versions = list(CHAPTER_MATRIX.versions)
+    assert matrix.result.returncode == 0, matrix.result.stdout + matrix.result.stderr
+    written = assert_matrix_of(matrix.folder, versions, whole_chapter=True)
+    planned = {v["label"]: v["planned"]["operator"] for v in written["versions"]}
     assert planned == {"book": "1.11.4", "1.14": "1.14.9", "1.23": "1.23.0"}
-    found = {v["label"]: v["found"]["kubernetes"] for v in matrix["versions"]}
+    found = {v["label"]: v["found"]["kubernetes"] for v in written["versions"]}
     assert found == {"book": "v1.27.3", "1.14": "v1.29.2", "1.23": "v1.36.1"}, "a cluster each"
-    assert kind_clusters(kind_env) == [], "every cluster the runs created is deleted"
+    assert matrix.clusters_left == [], "every cluster the runs created is deleted"
 
 
 def test_two_versions_at_once_give_the_same_result(tmp_path, sim_cluster, kind_env):
@@ -116,11 +95,11 @@ def test_two_versions_at_once_give_the_same_result(tmp_path, sim_cluster, kind_e
         if "started on kind cluster" in line
     }
     assert len(names) == 2, result.stdout
-    logs = {version: (folder / f"{_folder_name(version)}.log").read_text() for version in versions}
+    logs = {version: (folder / f"{folder_name(version)}.log").read_text() for version in versions}
     windows = []
     for version in versions:
         summary = json.loads(
-            next((folder / _folder_name(version)).glob("*/summary.json")).read_text()
+            next((folder / folder_name(version)).glob("*/summary.json")).read_text()
         )
         windows.append((summary["run"]["started"], summary["run"]["finished"]))
     (first_start, first_end), (second_start, second_end) = sorted(windows)
@@ -135,7 +114,15 @@ def test_an_interrupted_matrix_leaves_no_cluster(tmp_path, sim_cluster, kind_env
     # in 14.1 while the interrupt comes.
     kind_env["SIM_TIME_SCALE"] = "5.0"
     process = subprocess.Popen(
-        matrix_command(tmp_path, sim_cluster, "--versions", "book,1.14,1.23", "--parallel", "2"),
+        matrix_command(
+            tmp_path,
+            sim_cluster,
+            "--versions",
+            "book,1.14,1.23",
+            "--parallel",
+            "2",
+            select=SELECTED,
+        ),
         cwd=ROOT,
         env=kind_env,
         stdout=subprocess.PIPE,

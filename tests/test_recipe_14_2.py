@@ -6,7 +6,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.launch import existing, kind_args, recipes, run_suites
+from tests.launch import (
+    CHAPTER_LB_IP,
+    CHAPTER_MATRIX,
+    CHAPTER_WITH_YAML,
+    NODE_FOR,
+    SuiteRunSpec,
+    chapter_on_existing,
+    existing,
+    recipes,
+    run_suites,
+)
 
 ONLY_14_2 = ("-m", "recipe_14_2")
 # What each operator installs by default for a CR without spec.version (serving, kourier):
@@ -18,8 +28,6 @@ OPERATOR_DEFAULTS = {
 }
 # What the YAML files of the planned release are (serving, kourier).
 PLANNED = {"book": ("1.11.0", "1.11.0"), "1.14": ("1.14.2", "1.14.0"), "1.23": ("1.23.0", "1.23.0")}
-LB_IP = "203.0.113.10"
-KUBERNETES = {"book": "1.27.3", "1.14": "1.29.2", "1.23": "1.34.0"}
 
 
 def checks_of(summary: dict, recipe: str = "14.2") -> dict[str, dict]:
@@ -30,25 +38,28 @@ def figures_of(summary: dict) -> dict[str, float]:
     return {m["name"]: m["value"] for m in summary["measurements"] if m["recipe"] == "14.2"}
 
 
+def serving_run(version: str, method: str) -> SuiteRunSpec:
+    """The run a version and install method are checked in: the whole chapter's where
+    test_chapter.py makes one, a run of 14.2 alone otherwise (both on a cluster whose
+    LoadBalancer Services get an address: the book's DNS step runs too)."""
+    if method == "operator":
+        return chapter_on_existing(version)
+    if version == "book":
+        return CHAPTER_WITH_YAML
+    return SuiteRunSpec(
+        args=("--knative-version", version, "--install-method", method, *ONLY_14_2),
+        kubernetes_version=NODE_FOR[version],
+        load_balancer_ip=CHAPTER_LB_IP,
+    )
+
+
 @pytest.mark.parametrize("method", ["operator", "yaml"])
 @pytest.mark.parametrize("version", ["book", "1.14", "1.23"])
-def test_serving_installs_and_passes_on_an_existing_cluster(
-    tmp_path, make_sim_cluster, version, method
-):
-    # A cluster whose LoadBalancer Services get an address: the book's DNS step runs too.
-    sim = make_sim_cluster(kubernetes_version=KUBERNETES[version], load_balancer_ip=LB_IP)
-    result, summary = run_suites(
-        tmp_path,
-        *existing(sim),
-        "--knative-version",
-        version,
-        "--install-method",
-        method,
-        *ONLY_14_2,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_serving_installs_and_passes_on_an_existing_cluster(suite_run, version, method):
+    run = suite_run(serving_run(version, method))
+    summary = run.summary
     serving = recipes(summary)["14.2"]
-    assert serving["outcome"] == "passed", serving
+    assert serving["outcome"] == "passed", (serving, run.output)
     checks = checks_of(summary)
     assert ("test_yaml_install_runs_the_planned_serving_release" in checks) == (method == "yaml")
     assert checks["test_kourier_answers_from_this_machine"]["outcome"] == "passed"
@@ -60,9 +71,9 @@ def test_serving_installs_and_passes_on_an_existing_cluster(
     assert facts["kourier_namespace"] == (
         "knative-serving" if method == "operator" else "kourier-system"
     )
-    assert facts["kourier_external_ip"] == LB_IP
+    assert facts["kourier_external_ip"] == CHAPTER_LB_IP
     assert facts["default_domain_job"] == "completed"
-    assert facts["domains"] == [f"{LB_IP}.sslip.io"]
+    assert facts["domains"] == [f"{CHAPTER_LB_IP}.sslip.io"]
     figure = "time_to_ready" if method == "operator" else "time_to_available"
     assert figures_of(summary)[figure] > 0
     deviations = [d for d in summary["deviations"] if d["recipe"] == "14.2"]
@@ -90,21 +101,25 @@ def test_a_rerun_says_knative_serving_was_already_ready(tmp_path, sim_cluster):
     assert "time_to_ready" not in figures_of(summary), "no figure is made up for a rerun"
 
 
+KIND_WITH_YAML = SuiteRunSpec(args=("--install-method", "yaml", *ONLY_14_2), provider="kind")
+
+
 @pytest.mark.parametrize("method", ["operator", "yaml"])
-def test_serving_passes_through_the_kind_provider(tmp_path, sim_cluster, kind_env, method):
-    result, summary = run_suites(
-        tmp_path / "reports",
-        *kind_args(sim_cluster, "serving", "--install-method", method, *ONLY_14_2),
-        env=kind_env,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert recipes(summary)["14.2"]["outcome"] == "passed"
+def test_serving_passes_through_the_kind_provider(suite_run, method):
+    # With the operator: the whole chapter's run through the kind provider (the book's run of
+    # test_matrix.py's matrix, checked in test_chapter.py).
+    if method == "operator":
+        run = suite_run(CHAPTER_MATRIX).column("book")
+    else:
+        run = suite_run(KIND_WITH_YAML)
+    summary = run.summary
+    assert recipes(summary)["14.2"]["outcome"] == "passed", run.output
     checks = checks_of(summary)
     assert checks["test_kourier_answers_from_this_machine"]["outcome"] == "passed"
-    assert recipes(summary)["14.2"]["outcome"] == "passed"
     assert summary["found"]["serving"] == "1.11.0"
     whats = " ".join(d["what"] for d in summary["deviations"])
     assert "kourier-ingress-nodeport" in whats and "127.0.0.1.sslip.io" in whats
+    assert run.clusters_left == [], "the cluster this run created is deleted"
 
 
 def test_a_serving_that_never_gets_ready_fails_14_2_and_blocks_14_4_and_14_6(

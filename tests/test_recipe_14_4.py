@@ -13,7 +13,13 @@ from cookbook14.catalog import Catalog
 from cookbook14.options import Options
 from cookbook14.plan import WINDOW_ANNOTATION, build_plan
 from cookbook14.recipes.service import why_not_ready
-from tests.launch import existing, kind_args, kind_clusters, recipes, run_suites
+from tests.launch import (
+    CHAPTER_MATRIX,
+    chapter_on_existing,
+    existing,
+    recipes,
+    run_suites,
+)
 
 SELECT = ("-m", "recipe_14_3 or recipe_14_4")
 DOMAIN = ("--domain", "127.0.0.1.sslip.io")
@@ -74,21 +80,22 @@ def figures(summary: dict) -> dict[str, list[float]]:
     return found
 
 
-def assert_passed(result, summary: dict) -> None:
-    assert result.returncode == 0, result.stdout + result.stderr
+def assert_14_3_and_14_4_passed(summary: dict, output: str) -> None:
     for recipe in ("14.3", "14.4"):
         outcome = recipes(summary)[recipe]
-        assert outcome["outcome"] == "passed", outcome
+        assert outcome["outcome"] == "passed", (outcome, output)
         assert {c["outcome"] for c in outcome["checks"]} == {"passed"}, outcome["checks"]
 
 
-def test_book_passes_with_two_cold_starts_and_records_the_figures(tmp_path, sim_cluster, cache_env):
-    result, summary = run_suites(
-        tmp_path / "r", *existing(sim_cluster), *DOMAIN, *SELECT, "--cold-starts", "2",
-        env=cache_env,
-    )  # fmt: skip
-    assert_passed(result, summary)
-    assert len(checks(summary, "14.3")) == 5 and len(checks(summary, "14.4")) == 7
+def test_book_passes_with_two_cold_starts_and_records_the_figures(suite_run):
+    # Checked in the book's whole-chapter run (test_chapter.py), made with --cold-starts 2.
+    run = suite_run(chapter_on_existing("book"))
+    summary = run.summary
+    assert_14_3_and_14_4_passed(summary, run.output)
+    assert len(checks(summary, "14.3")) == 5
+    reported = checks(summary, "14.4")
+    # Its seven checks, and the end of the chapter's check that nodeinfo still answers.
+    assert len(reported) == 8 and "test_nodeinfo_still_answers" in reported
     kn = recipes(summary)["14.3"]["step"]["facts"]
     assert kn["kn_version"] == "1.11.0" and summary["found"]["kn"] == "1.11.0"
     assert kn["kn_supported_apis"]["serving"] == [
@@ -100,31 +107,27 @@ def test_book_passes_with_two_cold_starts_and_records_the_figures(tmp_path, sim_
     assert len(measured["time_to_zero"]) == 2, "two cold starts: two scale-to-zero cycles"
     # Counted until the last pod is gone, its drain included: at least the stable window, the
     # 3 s re-check and the 30 s drain, at the simulation's speed (twenty times real time).
-    assert min(measured["time_to_zero"]) >= sim_cluster.clock.scaled(60 + 3 + 30) * 0.9
+    assert min(measured["time_to_zero"]) >= run.sim.clock.scaled(60 + 3 + 30) * 0.9
     assert len(measured["cold_start_latency"]) == len(measured["warm_latency"]) == 2
     for name in FIGURES:
         low, middle, high = (measured[f"{name}_{stat}"][0] for stat in ("min", "median", "max"))
         assert low <= middle <= high
         assert low == min(measured[name]) and high == max(measured[name])
     assert not any(d["recipe"] == "14.4" for d in summary["deviations"])
-    namespaces = {ns["metadata"]["name"] for ns in sim_cluster.store.list("v1", "Namespace")}
+    namespaces = {ns["metadata"]["name"] for ns in run.sim.store.list("v1", "Namespace")}
     assert "cookbook14-kn" not in namespaces, "the kn alternative's namespace is removed"
 
 
 @pytest.mark.parametrize(
-    ("version", "kubernetes", "kn"),
-    [("1.14", "1.29.2", "1.14.0"), ("1.23", "1.34.0", "1.23.0")],
+    ("version", "kn"),
+    [("1.14", "1.14.0"), ("1.23", "1.23.0")],
     ids=["knative-1.14", "knative-1.23"],
 )
-def test_newer_knative_passes_and_fast_is_a_deviation(
-    tmp_path, make_sim_cluster, cache_env, version, kubernetes, kn
-):
-    sim = make_sim_cluster(kubernetes_version=kubernetes)
-    result, summary = run_suites(
-        tmp_path / "r", *existing(sim), *DOMAIN, *SELECT, "--knative-version", version, "--fast",
-        env=cache_env,
-    )  # fmt: skip
-    assert_passed(result, summary)
+def test_newer_knative_passes_and_fast_is_a_deviation(suite_run, version, kn):
+    # Checked in the version's whole-chapter run (test_chapter.py), made with --fast.
+    run = suite_run(chapter_on_existing(version))
+    summary = run.summary
+    assert_14_3_and_14_4_passed(summary, run.output)
     assert summary["found"]["kn"] == kn
     fast = [d for d in summary["deviations"] if d["recipe"] == "14.4"]
     assert len(fast) == 1 and "autoscaling.knative.dev/window: 6s" in fast[0]["what"]
@@ -132,13 +135,13 @@ def test_newer_knative_passes_and_fast_is_a_deviation(
     assert figures(summary)["expected_time_to_zero"] == [66.0]
 
 
-def test_passes_through_the_kind_provider(tmp_path, sim_cluster, kind_env):
-    result, summary = run_suites(
-        tmp_path / "r", *kind_args(sim_cluster, "svc", *SELECT), env=kind_env
-    )
-    assert_passed(result, summary)
-    assert summary["cluster"]["created"] is True
-    assert kind_clusters(kind_env) == []
+def test_passes_through_the_kind_provider(suite_run):
+    # The whole chapter's run through the kind provider (the book's run of test_matrix.py's
+    # matrix, checked in test_chapter.py).
+    run = suite_run(CHAPTER_MATRIX).column("book")
+    assert_14_3_and_14_4_passed(run.summary, run.output)
+    assert run.summary["cluster"]["created"] is True
+    assert run.clusters_left == []
 
 
 def test_no_scale_down_turns_scale_to_zero_red_and_blocks_the_cold_start(
@@ -217,4 +220,5 @@ def test_a_rerun_on_the_same_cluster_passes_again(tmp_path, sim_cluster, cache_e
         result, summary = run_suites(
             tmp_path / attempt, *existing(sim_cluster), *DOMAIN, *SELECT, env=cache_env
         )
-        assert_passed(result, summary)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert_14_3_and_14_4_passed(summary, result.stdout + result.stderr)

@@ -6,9 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.launch import existing, recipes, run_suites
+from tests.launch import (
+    CHAPTER_WITH_YAML,
+    EVENTING_NEVER_READY,
+    chapter_on_existing,
+    existing,
+    recipes,
+    run_suites,
+)
 
-EVENTING_AND_SOURCE = ("-m", "recipe_14_5 or recipe_14_6", "--domain", "127.0.0.1.sslip.io")
 # Deadlines a tenth of the real ones: the simulated cluster runs at 1/20 of real time, and a
 # PingSource "minute" lasts 3 s there (the delivery wait is that many ticks of the schedule).
 SCALE = ("--timeout-scale", "0.1")
@@ -18,30 +24,25 @@ def checks_of(summary: dict, recipe: str) -> dict[str, dict]:
     return {check["name"]: check for check in recipes(summary)[recipe]["checks"]}
 
 
-def assert_eventing_and_source_passed(summary: dict) -> None:
+def assert_eventing_and_source_passed(summary: dict, output: str) -> None:
     """Every check of 14.5 and 14.6 passed (with the YAML files there is no KnativeEventing)."""
     for recipe in ("14.5", "14.6"):
         for name, check in checks_of(summary, recipe).items():
             if name == "test_knative_eventing_reaches_ready_true" and check["outcome"] == "skipped":
                 assert check["message"] == "--install-method yaml installs no KnativeEventing"
             else:
-                assert check["outcome"] == "passed", check
+                assert check["outcome"] == "passed", (check, output)
     assert "test_kn_alternative_delivers_events" in checks_of(summary, "14.6")
 
 
 @pytest.mark.parametrize(
-    ("version", "kubernetes", "operator_default"),
-    [("book", "1.27.3", "1.11.1"), ("1.14", "1.29.2", "1.14.6"), ("1.23", "1.34.0", "1.23.0")],
+    ("version", "operator_default"), [("book", "1.11.1"), ("1.14", "1.14.6"), ("1.23", "1.23.0")]
 )
-def test_eventing_and_a_ping_source_work_with_the_operator(
-    tmp_path, make_sim_cluster, version, kubernetes, operator_default
-):
-    sim = make_sim_cluster(kubernetes_version=kubernetes)
-    result, summary = run_suites(
-        tmp_path, *existing(sim), "--knative-version", version, *EVENTING_AND_SOURCE, *SCALE
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert_eventing_and_source_passed(summary)
+def test_eventing_and_a_ping_source_work_with_the_operator(suite_run, version, operator_default):
+    # Checked in the version's whole-chapter run (test_chapter.py).
+    run = suite_run(chapter_on_existing(version))
+    summary = run.summary
+    assert_eventing_and_source_passed(summary, run.output)
     # What the operator installs by default, not the newest patch of the minor.
     assert summary["found"]["eventing"] == operator_default
     facts = recipes(summary)["14.6"]["step"]["facts"]
@@ -62,30 +63,20 @@ def test_eventing_and_a_ping_source_work_with_the_operator(
     assert ("14.6", "PingSource Ready to first event") in figures
 
 
-def test_eventing_and_a_ping_source_work_with_the_yaml_files(tmp_path, sim_cluster):
-    result, summary = run_suites(
-        tmp_path, *existing(sim_cluster), "--install-method", "yaml", *EVENTING_AND_SOURCE, *SCALE
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert_eventing_and_source_passed(summary)
-    step = recipes(summary)["14.5"]["step"]
+def test_eventing_and_a_ping_source_work_with_the_yaml_files(suite_run):
+    # Checked in the whole chapter's run with the release files (test_chapter.py).
+    run = suite_run(CHAPTER_WITH_YAML)
+    assert_eventing_and_source_passed(run.summary, run.output)
+    step = recipes(run.summary)["14.5"]["step"]
     assert step["facts"]["eventing_install_method"] == "yaml"
     # Read from the Deployments' labels: the planned exact version of the release files.
-    assert summary["found"]["eventing"] == "1.11.1"
+    assert run.summary["found"]["eventing"] == "1.11.1"
 
 
-def test_eventing_that_never_gets_ready_blocks_the_event_recipes(tmp_path, make_sim_cluster):
-    sim = make_sim_cluster(faults=["eventing-never-ready"])
-    result, summary = run_suites(
-        tmp_path,
-        *existing(sim),
-        "-m",
-        "recipe_14_5 or recipe_14_6 or recipe_14_7 or recipe_14_8",
-        "--timeout-scale",
-        "0.02",
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
-    by_id = recipes(summary)
+def test_eventing_that_never_gets_ready_blocks_the_event_recipes(suite_run):
+    run = suite_run(EVENTING_NEVER_READY)
+    assert run.result.returncode == 1, run.output
+    by_id = recipes(run.summary)
     assert by_id["14.5"]["outcome"] == "failed"
     error = by_id["14.5"]["step"]["error"]
     assert (
@@ -97,7 +88,7 @@ def test_eventing_that_never_gets_ready_blocks_the_event_recipes(tmp_path, make_
     for recipe in ("14.6", "14.7", "14.8"):
         assert by_id[recipe]["outcome"] == "blocked", by_id[recipe]
         assert by_id[recipe]["blocked_by"] == "14.5"
-    evidence = next(tmp_path.glob("*/evidence/14.5.txt")).read_text()
+    evidence = (run.folder / "evidence" / "14.5.txt").read_text()
     assert "== KnativeEventing in knative-eventing" in evidence
     assert "ImagePullBackOff" in evidence or "ErrImagePull" in evidence
 

@@ -8,20 +8,18 @@ from cookbook14.catalog import Catalog
 from cookbook14.options import Options
 from cookbook14.plan import build_plan
 from cookbook14.recipes.github_source import went_not_ready_then_ready
-from tests.launch import existing, recipes, run_suites
-
-ONLY_14_7 = ("-m", "recipe_14_7")
+from tests.launch import CHAPTER_WITH_YAML, chapter_on_existing, recipes
 
 
 def _state(observed: int, ready: str, reason: str = "") -> dict:
     return {"generation": 2, "observed_generation": observed, "ready": ready, "reason": reason}
 
 
-def test_recipe_14_7_passes_with_the_operator(tmp_path, sim_cluster):
-    result, summary = run_suites(tmp_path, *existing(sim_cluster), *ONLY_14_7)
-    assert result.returncode == 0, result.stdout + result.stderr
-    recipe = recipes(summary)["14.7"]
-    assert recipe["outcome"] == "passed", recipe
+def test_recipe_14_7_passes_with_the_operator(suite_run):
+    # Checked in the book's whole-chapter run (test_chapter.py).
+    run = suite_run(chapter_on_existing("book"))
+    recipe = recipes(run.summary)["14.7"]
+    assert recipe["outcome"] == "passed", (recipe, run.output)
     assert [c["outcome"] for c in recipe["checks"]] == ["passed"] * 3
     facts = recipe["step"]["facts"]
     assert (facts["generation_before"], facts["generation_after"]) == (1, 2)
@@ -31,7 +29,7 @@ def test_recipe_14_7_passes_with_the_operator(tmp_path, sim_cluster):
     assert at_two[-1]["ready"] == "True"
 
     # What the operator installed, read from the simulated cluster itself.
-    store = sim_cluster.store
+    store = run.sim.store
     assert store.get("v1", "Namespace", "knative-sources") is None
     controller = store.get(
         "apps/v1", "StatefulSet", "github-controller-manager", "knative-eventing"
@@ -44,13 +42,12 @@ def test_recipe_14_7_passes_with_the_operator(tmp_path, sim_cluster):
     assert webhook["metadata"]["labels"] == {"contrib.eventing.knative.dev/release": "v1.11.0"}
 
 
-def test_with_the_yaml_install_14_7_is_skipped_not_passed(tmp_path, sim_cluster):
-    result, summary = run_suites(
-        tmp_path, *existing(sim_cluster), "--install-method", "yaml", *ONLY_14_7
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_with_the_yaml_install_14_7_is_skipped_not_passed(suite_run):
+    # Checked in the whole chapter's run with the release files (test_chapter.py).
+    run = suite_run(CHAPTER_WITH_YAML)
+    summary = run.summary
     recipe = recipes(summary)["14.7"]
-    assert recipe["outcome"] == "skipped", recipe
+    assert recipe["outcome"] == "skipped", (recipe, run.output)
     assert {c["outcome"] for c in recipe["checks"]} == {"skipped"}
     assert all(
         c["message"].startswith("not applicable with --install-method yaml")
@@ -60,9 +57,7 @@ def test_with_the_yaml_install_14_7_is_skipped_not_passed(tmp_path, sim_cluster)
         d["recipe"] == "14.7" and d["what"].startswith("not applicable")
         for d in summary["deviations"]
     )
-    assert (
-        sim_cluster.store.get("apps/v1", "Deployment", "github-webhook", "knative-eventing") is None
-    )
+    assert run.sim.store.get("apps/v1", "Deployment", "github-webhook", "knative-eventing") is None
 
 
 def test_not_ready_then_ready_needs_both_at_the_new_generation():

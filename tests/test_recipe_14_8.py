@@ -16,7 +16,7 @@ from cookbook14.plan import build_plan
 from cookbook14.recipes import triggermesh
 from cookbook14.report import CheckResult, RunReport
 from cookbook14.steps import Status, StepOutcome
-from tests.launch import existing, recipes, run_suites
+from tests.launch import EVENTING_NEVER_READY, chapter_on_existing, existing, recipes, run_suites
 
 ONLY_14_8 = ("-m", "recipe_14_8")
 GROUP_COUNTS = {
@@ -38,11 +38,12 @@ def _counts(summary: dict) -> dict[str, float]:
     }
 
 
-def test_recipe_14_8_passes_and_records_the_kinds_per_group(tmp_path, sim_cluster):
-    result, summary = run_suites(tmp_path, *existing(sim_cluster), *ONLY_14_8)
-    assert result.returncode == 0, result.stdout + result.stderr
+def test_recipe_14_8_passes_and_records_the_kinds_per_group(suite_run):
+    # Checked in the book's whole-chapter run (test_chapter.py).
+    run = suite_run(chapter_on_existing("book"))
+    summary = run.summary
     recipe = recipes(summary)["14.8"]
-    assert recipe["outcome"] == "passed", recipe
+    assert recipe["outcome"] == "passed", (recipe, run.output)
     assert {c["outcome"] for c in recipe["checks"]} == {"passed"}, recipe["checks"]
     assert len(recipe["checks"]) == 6
     assert _counts(summary) == GROUP_COUNTS
@@ -50,7 +51,7 @@ def test_recipe_14_8_passes_and_records_the_kinds_per_group(tmp_path, sim_cluste
     assert recipe["step"]["facts"]["addressable_resolver_before"]["rules"], "nothing to keep"
     assert recipe["step"]["facts"]["skipped"] == [
         "ClusterRole addressable-resolver from "
-        f"{sim_cluster.release_mirror}/triggermesh/triggermesh/releases/download/v1.26.0/"
+        f"{run.sim.release_mirror}/triggermesh/triggermesh/releases/download/v1.26.0/"
         "triggermesh.yaml: Eventing's exists"
     ]
     assert any(
@@ -76,42 +77,21 @@ def test_unpullable_triggermesh_images_are_an_expected_failure(tmp_path, make_si
     assert "1 xfailed" in result.stdout
 
 
-@pytest.mark.parametrize(
-    ("knative", "kubernetes"),
-    [("book", "1.27.3"), ("1.14", "1.29.2"), ("1.23", "1.34.0")],
-    ids=["book", "1.14", "1.23"],
-)
-def test_recipes_14_7_and_14_8_pass_with_the_operator(
-    tmp_path, make_sim_cluster, knative, kubernetes
-):
-    sim = make_sim_cluster(kubernetes_version=kubernetes)
-    result, summary = run_suites(
-        tmp_path,
-        *existing(sim),
-        "--knative-version",
-        knative,
-        "-m",
-        "recipe_14_7 or recipe_14_8",
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    by_id = recipes(summary)
+@pytest.mark.parametrize("knative", ["book", "1.14", "1.23"])
+def test_recipes_14_7_and_14_8_pass_with_the_operator(suite_run, knative):
+    # Checked in the version's whole-chapter run (test_chapter.py).
+    run = suite_run(chapter_on_existing(knative))
+    by_id = recipes(run.summary)
     for recipe in ("14.7", "14.8"):
-        assert by_id[recipe]["outcome"] == "passed", by_id[recipe]
-    assert _counts(summary) == GROUP_COUNTS
+        assert by_id[recipe]["outcome"] == "passed", (by_id[recipe], run.output)
+    assert _counts(run.summary) == GROUP_COUNTS
 
 
-def test_eventing_never_ready_blocks_14_7_and_14_8(tmp_path, make_sim_cluster):
-    sim = make_sim_cluster(faults=["eventing-never-ready"])
-    result, summary = run_suites(
-        tmp_path,
-        *existing(sim),
-        "--timeout-scale",
-        "0.02",
-        "-m",
-        "recipe_14_7 or recipe_14_8",
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
-    by_id = recipes(summary)
+def test_eventing_never_ready_blocks_14_7_and_14_8(suite_run):
+    # The run of test_recipe_14_5.py's test of the same fault.
+    run = suite_run(EVENTING_NEVER_READY)
+    assert run.result.returncode == 1, run.output
+    by_id = recipes(run.summary)
     assert by_id["14.5"]["outcome"] == "failed"
     for recipe in ("14.7", "14.8"):
         assert by_id[recipe]["outcome"] == "blocked", by_id[recipe]

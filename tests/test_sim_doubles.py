@@ -7,7 +7,6 @@ started by the kind double, talking HTTP/Kubernetes API to it.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import socket
@@ -22,19 +21,10 @@ import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 
+from tests.conftest import KUBECTL
 from tests.sim import mirror
 from tests.sim.doubles import BIN_DIR, PYTHON_ENV, REPO_ROOT
 from tests.sim.mirror import binaries
-
-SIM_AVAILABLE = importlib.util.find_spec("tests.sim.__main__") is not None
-needs_sim = pytest.mark.skipif(
-    not SIM_AVAILABLE, reason="the simulated cluster (tests/sim/__main__.py) is not there yet"
-)
-SERVING_AVAILABLE = importlib.util.find_spec("tests.sim.knative.serving") is not None
-needs_ingress = pytest.mark.skipif(
-    importlib.util.find_spec("tests.sim.ingress") is None,
-    reason="the ingress (tests/sim/ingress.py) is not there yet",
-)
 
 
 def free_port() -> int:
@@ -93,8 +83,6 @@ def delete_cluster(name: str, kubeconfig: Path, env: dict[str, str]) -> None:
 @pytest.fixture(scope="module")
 def cluster(tool_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
     """A cluster made by the kind double with the quickstart port mapping; deleted afterwards."""
-    if not SIM_AVAILABLE:
-        pytest.skip("the simulated cluster (tests/sim/__main__.py) is not there yet")
     home = tmp_path_factory.mktemp("cluster")
     kubeconfig = home / "kubeconfig"
     kubeconfig.touch()  # pytest-kind touches the file before kind writes it
@@ -215,7 +203,6 @@ def test_kind_lists_reuses_and_refuses_duplicates(cluster) -> None:
     assert printed["clusters"] == yaml.safe_load(exported.read_text())["clusters"]
 
 
-@needs_ingress
 def test_kind_maps_the_ingress_host_port(cluster) -> None:
     assert port_open(cluster.ingress_port)
 
@@ -232,7 +219,6 @@ def test_kind_export_logs(cluster, tmp_path: Path) -> None:
     assert "release_mirror" in (node / "sim.log").read_text()
 
 
-@needs_ingress
 def test_kind_delete_stops_the_sim_and_frees_its_ports(
     tool_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -336,13 +322,11 @@ def test_mirror_serves_only_released_tags(sim_cluster) -> None:
     assert status("triggermesh/triggermesh/releases/download/v1.27.0/triggermesh.yaml") == 404
 
 
-@needs_sim
 def test_downloaded_binaries_run_as_their_release(cluster, tmp_path: Path) -> None:
     mirror_url = json.loads(
         (Path(cluster.env["SIM_KIND_STATE"]) / "doubles" / "ready.json").read_text()
     )["release_mirror"]
-    if not mirror_url:
-        pytest.skip("the mirror server is not among components.default_components() yet")
+    assert mirror_url, "the kind double's cluster serves the release mirror"
     kn_path, kind_path = tmp_path / "kn", tmp_path / "kind"
     base = f"{mirror_url}/knative/client/releases/download/knative-v1.12.0"
     kn_path.write_bytes(requests.get(f"{base}/kn-linux-amd64", timeout=10).content)
@@ -400,7 +384,7 @@ def apply_from_mirror(cluster, *assets: str) -> None:
             if (body := provider.asset(org, repo, tag, filename, offline_sim())) is not None
         )
         result = subprocess.run(
-            ["kubectl", "apply", "--validate=false", "-f", "-"],
+            [KUBECTL, "apply", "--validate=false", "-f", "-"],
             input=manifest,
             env=cluster.env,
             capture_output=True,
@@ -469,10 +453,6 @@ def test_kn_source_ping_create_and_delete(cluster) -> None:
     assert deleted.stdout == "Ping source 'ping-source' deleted in namespace 'default'.\n"
 
 
-@pytest.mark.skipif(
-    not SERVING_AVAILABLE,
-    reason="the Serving controller (tests/sim/knative/serving.py) is not there yet",
-)
 def test_kn_service_create_waits_for_ready(cluster) -> None:
     apply_from_mirror(
         cluster,
@@ -483,7 +463,7 @@ def test_kn_service_create_waits_for_ready(cluster) -> None:
     # Kourier routes only the ingress class config-network names (as the book's CR sets it).
     subprocess.run(
         [
-            "kubectl",
+            KUBECTL,
             "-n",
             "knative-serving",
             "patch",

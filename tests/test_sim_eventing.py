@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -21,13 +20,13 @@ import yaml
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from tests.conftest import api_client, condition, mirror_url, run_kubectl
+from tests.conftest import api_client, condition, mirror_url, run_kubectl, wait_until
 from tests.sim import SimCluster
 from tests.sim.apps.sockeye import SockeyeApp
 from tests.sim.knative.eventing import EventingController, has_finalizer, rfc3339_nano
 from tests.sim.mirror import eventing as eventing_files
+from tests.test_sim_operator import install_serving
 
-OPERATOR_TAG = "knative-v1.11.4"
 EVENTING_TAG = "knative-v1.11.1"
 EVENTING_FILES = (
     "eventing-crds.yaml",
@@ -43,23 +42,7 @@ WAIT_SECONDS = 60.0
 # them quick (a minute lasts 1.2 s).
 FAST_TIME_SCALE = 0.02
 
-# The chapter's manifests (recipes 14.2, 14.5, 14.6), plus the domain kind needs (14.2 note).
-SERVING_CR = """
-apiVersion: operator.knative.dev/v1beta1
-kind: KnativeServing
-metadata:
-  name: knative-serving
-  namespace: knative-serving
-spec:
-  ingress:
-    kourier:
-      enabled: true
-  config:
-    network:
-      ingress-class: "kourier.ingress.networking.knative.dev"
-    domain:
-      127.0.0.1.sslip.io: ""
-"""
+# The chapter's manifests (recipes 14.5, 14.6).
 EVENTING_CR_WITH_GITHUB = """
 apiVersion: operator.knative.dev/v1beta1
 kind: KnativeEventing
@@ -91,28 +74,6 @@ spec:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def wait_for(
-    what: str,
-    probe: Callable[[], Any],
-    done: Callable[[Any], bool] = bool,
-    timeout: float = WAIT_SECONDS,
-    interval: float = 0.05,
-) -> Any:
-    """The first result of `probe` that is `done`; fails with the last one seen on timeout."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = probe()
-        except client.ApiException as error:
-            last = f"{error.status} {error.reason}"
-        else:
-            if done(last):
-                return last
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last seen: {last!r}")
-
-
 class Cluster:
     """A started SimCluster with kubectl and kubernetes clients bound to it."""
 
@@ -131,26 +92,20 @@ class Cluster:
         return mirror_url(self.sim, org, repo, tag, filename)
 
     def wait_deployment_available(self, name: str, namespace: str) -> None:
-        wait_for(
-            f"Deployment {namespace}/{name} Available",
-            lambda: (
-                condition(
-                    self.apps.read_namespaced_deployment(name, namespace).to_dict(), "Available"
-                ).get("status")
-                == "True"
-            ),
-        )
+        def available() -> bool:
+            deployment = self.apps.read_namespaced_deployment(name, namespace).to_dict()
+            return condition(deployment, "Available").get("status") == "True"
+
+        wait_until(available, WAIT_SECONDS)
 
     def wait_cr_ready(
         self, group: str, version: str, namespace: str, plural: str, name: str
     ) -> dict:
-        return wait_for(
-            f"{plural}/{name} Ready",
-            lambda: self.custom.get_namespaced_custom_object(
-                group, version, namespace, plural, name
-            ),
-            done=lambda obj: condition(obj, "Ready").get("status") == "True",
-        )
+        def ready() -> dict | None:
+            obj = self.custom.get_namespaced_custom_object(group, version, namespace, plural, name)
+            return obj if condition(obj, "Ready").get("status") == "True" else None
+
+        return wait_until(ready, WAIT_SECONDS)
 
     def source_kinds(self, version: str = "v1") -> set[str]:
         resources = self.custom.get_api_resources("sources.knative.dev", version).resources
@@ -166,19 +121,6 @@ class Cluster:
         return self.custom.get_namespaced_custom_object(
             "sources.knative.dev", "v1", "default", "pingsources", PING_SOURCE
         )
-
-
-def install_serving(cluster: Cluster) -> None:
-    """Recipes 14.1 and 14.2 through the operator, with the sslip.io domain."""
-    cluster.kubectl(
-        "apply", "-f", cluster.mirror_url("knative", "operator", OPERATOR_TAG, "operator.yaml")
-    )
-    cluster.wait_deployment_available("knative-operator", "default")
-    cluster.kubectl("create", "namespace", "knative-serving")
-    cluster.kubectl("apply", "-f", "-", stdin=SERVING_CR)
-    cluster.wait_cr_ready(
-        "operator.knative.dev", "v1beta1", "knative-serving", "knativeservings", "knative-serving"
-    )
 
 
 def deploy_sockeye(cluster: Cluster) -> None:
@@ -270,7 +212,7 @@ def operator_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Clust
     kubeconfig: Path = tmp_path_factory.mktemp("eventing-operator") / "kubeconfig"
     with SimCluster(kubeconfig, time_scale=FAST_TIME_SCALE) as sim:
         cluster = Cluster(sim)
-        install_serving(cluster)
+        install_serving(cluster.sim)
         cluster.kubectl("create", "namespace", "knative-eventing")
         cluster.kubectl("apply", "-f", "-", stdin=EVENTING_CR_WITH_GITHUB)
         cluster.wait_cr_ready(
@@ -391,8 +333,7 @@ def test_operator_installed_eventing_serves_the_source_kinds(operator_cluster: C
 
 
 def test_github_source_is_served_when_enabled(operator_cluster: Cluster) -> None:
-    wait_for(
-        "githubsources CRD Established",
+    wait_until(
         lambda: (
             condition(
                 operator_cluster.extensions.read_custom_resource_definition(
@@ -402,12 +343,12 @@ def test_github_source_is_served_when_enabled(operator_cluster: Cluster) -> None
             ).get("status")
             == "True"
         ),
+        WAIT_SECONDS,
     )
     assert "GitHubSource" in operator_cluster.source_kinds("v1alpha1")
     listing = operator_cluster.kubectl("api-resources", "--api-group=sources.knative.dev")
     assert "githubsources" in listing
-    wait_for(
-        "github-controller-manager ready",
+    wait_until(
         lambda: (
             (
                 operator_cluster.apps.read_namespaced_stateful_set(
@@ -417,6 +358,7 @@ def test_github_source_is_served_when_enabled(operator_cluster: Cluster) -> None
             )
             >= 1
         ),
+        WAIT_SECONDS,
     )
 
 
@@ -425,7 +367,7 @@ def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster)
     period = cluster.sim.clock.scaled(60)
     cluster.kubectl("apply", "-f", "-", stdin=PINGSOURCE_YAML)
     # Ready is True first on the adapter's stale 0/0 Available: wait for the adapter, then Ready.
-    wait_for("pingsource-mt-adapter running", lambda: adapter_running(cluster))
+    wait_until(lambda: adapter_running(cluster), WAIT_SECONDS)
     source = cluster.wait_cr_ready(
         "sources.knative.dev", "v1", "default", "pingsources", PING_SOURCE
     )
@@ -454,7 +396,7 @@ def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster)
     # Stamped at the tick plus the runner's 0-500 ms jitter (scaled), not at delivery.
     assert event_time(event) % period <= cluster.sim.clock.scaled(0.5) + 0.01
 
-    pods = wait_for("a running sockeye pod", cluster.sockeye_pods)
+    pods = wait_until(cluster.sockeye_pods, WAIT_SECONDS)
     log = cluster.core.read_namespaced_pod_log(pods[0], "default", container="user-container")
     assert (
         "got Validation: valid\nContext Attributes,\n  specversion: 1.0\n"
@@ -509,14 +451,15 @@ def test_pingsource_written_as_v1beta2_becomes_ready(operator_cluster: Cluster) 
             "  type: dev.knative.sources.ping\n"
             "  source: /apis/v1/namespaces/default/pingsources/kn-ping\n"
         )
-        log = wait_for(
-            "kn-ping's event in sockeye's log",
-            lambda: "\n".join(
+
+        def sockeyes_log_with_the_event() -> str | None:
+            log = "\n".join(
                 cluster.core.read_namespaced_pod_log(pod, "default", container="user-container")
                 for pod in cluster.sockeye_pods()
-            ),
-            done=lambda text: block in text,
-        )
+            )
+            return log if block in log else None
+
+        log = wait_until(sockeyes_log_with_the_event, WAIT_SECONDS)
         printed = log[log.index(block) :].split("\n\n", 1)[0]
         assert "datacontenttype" not in printed
         assert printed.endswith('\nData,\n  {"from": "kn"}')
@@ -537,13 +480,14 @@ def test_pingsource_with_a_missing_sink_is_not_ready(operator_cluster: Cluster) 
         ),
     )
     try:
-        source = wait_for(
-            "lost-ping SinkProvided False",
-            lambda: cluster.custom.get_namespaced_custom_object(
+
+        def without_its_sink() -> dict | None:
+            source = cluster.custom.get_namespaced_custom_object(
                 "sources.knative.dev", "v1", "default", "pingsources", "lost-ping"
-            ),
-            done=lambda obj: condition(obj, "SinkProvided").get("status") == "False",
-        )
+            )
+            return source if condition(source, "SinkProvided").get("status") == "False" else None
+
+        source = wait_until(without_its_sink, WAIT_SECONDS)
         assert condition(source, "SinkProvided").get("reason") == "NotFound"
         assert "message" not in condition(source, "SinkProvided")
         ready = condition(source, "Ready")
@@ -561,7 +505,7 @@ def test_yaml_installed_eventing_loses_only_the_first_ping_event(
 ) -> None:
     cluster = Cluster(make_sim_cluster(faults=["lose-ping-event"], time_scale=FAST_TIME_SCALE))
     period = cluster.sim.clock.scaled(60)
-    install_serving(cluster)
+    install_serving(cluster.sim)
     # One kubectl run applying the four files in the chapter's order.
     cluster.kubectl(
         "apply",

@@ -7,14 +7,13 @@ import json
 import subprocess
 import time
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 import requests
 import yaml
 from kubernetes import client, utils
 
-from tests.conftest import KUBECTL, api_client, condition, mirror_url
+from tests.conftest import KUBECTL, api_client, condition, mirror_url, wait_until
 from tests.sim import SimCluster
 
 OPERATOR_GROUP, OPERATOR_VERSION = "operator.knative.dev", "v1beta1"
@@ -38,18 +37,6 @@ EVENTING_CR = {
 }
 
 
-def wait_until(what: str, probe: Callable[[], Any], timeout: float = 10.0) -> Any:
-    """Poll `probe` until it returns something truthy; fail with what was last seen."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(0.02)
-    pytest.fail(f"timed out waiting for {what}; last seen {last!r}")
-
-
 def mirror_objects(sim: SimCluster, org: str, repo: str, tag: str, name: str) -> list[dict]:
     response = requests.get(mirror_url(sim, org, repo, tag, name), timeout=10)
     response.raise_for_status()
@@ -65,13 +52,14 @@ def install_operator(sim: SimCluster, version: str = "1.11.4") -> str:
     minor = tuple(int(part) for part in version.split(".")[:2])
     namespace = "knative-operator" if minor >= (1, 14) else "default"
     apps = client.AppsV1Api(api)
-    wait_until(
-        "knative-operator Available",
-        lambda: (
-            apps.read_namespaced_deployment("knative-operator", namespace).status.available_replicas
-            == 1
-        ),
-    )
+    # Both: a CR created before the operator's webhook has a pod is refused (500, as upstream).
+    for deployment in ("knative-operator", "operator-webhook"):
+        wait_until(
+            lambda deployment=deployment: (
+                apps.read_namespaced_deployment(deployment, namespace).status.available_replicas
+            ),
+            timeout=10,
+        )
     return namespace
 
 
@@ -81,7 +69,7 @@ def create_cr(sim: SimCluster, body: dict) -> None:
     core = client.CoreV1Api(api)
     if not any(ns.metadata.name == namespace for ns in core.list_namespace().items):
         core.create_namespace({"metadata": {"name": namespace}})
-    wait_until("the CRD to be served", lambda: sim.store.served(body["apiVersion"], body["kind"]))
+    wait_until(lambda: sim.store.served(body["apiVersion"], body["kind"]), timeout=10)
     plural = body["kind"].lower() + "s"
     client.CustomObjectsApi(api).create_namespaced_custom_object(
         OPERATOR_GROUP, OPERATOR_VERSION, namespace, plural, body
@@ -113,7 +101,7 @@ def ready_history(
             seen.append(state)
         return cr if until(cr) else None
 
-    return wait_until(f"{kind} {namespace}/{name}", probe, timeout), seen
+    return wait_until(probe, timeout), seen
 
 
 def is_ready(cr: dict) -> bool:
@@ -197,13 +185,13 @@ def test_knative_serving_goes_not_ready_then_ready(sim_cluster: SimCluster) -> N
         "config-network", "knative-serving", {"data": {"ingress-class": "istio.ingress.networking"}}
     )
     wait_until(
-        "config-network restored",
         lambda: (
             core.read_namespaced_config_map("config-network", "knative-serving").data[
                 "ingress-class"
             ]
             == "kourier.ingress.networking.knative.dev"
         ),
+        timeout=10,
     )
     out = subprocess.run(
         [
@@ -351,8 +339,8 @@ def test_deleting_the_cr_removes_what_it_installed(sim_cluster: SimCluster) -> N
     )
     apps = client.AppsV1Api(api_client(sim_cluster))
     wait_until(
-        "serving deployments gone",
         lambda: not apps.list_namespaced_deployment("knative-serving").items,
+        timeout=10,
     )
 
 
@@ -378,8 +366,8 @@ def test_yaml_install_puts_kourier_in_kourier_system(sim_cluster: SimCluster) ->
         return deploy.status.available_replicas == 1
 
     for name in ("activator", "autoscaler", "controller", "webhook", "net-kourier-controller"):
-        wait_until(f"{name} Available", lambda name=name: available(name, "knative-serving"))
-    wait_until("gateway Available", lambda: available("3scale-kourier-gateway", "kourier-system"))
+        wait_until(lambda name=name: available(name, "knative-serving"), timeout=10)
+    wait_until(lambda: available("3scale-kourier-gateway", "kourier-system"), timeout=10)
     names = {d.metadata.name for d in apps.list_namespaced_deployment("knative-serving").items}
     assert "autoscaler-hpa" not in names  # only serving-hpa.yaml or the operator installs it
     kourier = client.CoreV1Api(api_client(sim_cluster)).read_namespaced_service(
@@ -394,13 +382,6 @@ def test_yaml_install_puts_kourier_in_kourier_system(sim_cluster: SimCluster) ->
 
 def test_a_numeric_spec_version_is_refused_by_the_schema(sim_cluster: SimCluster) -> None:
     install_operator(sim_cluster)
-    apps = client.AppsV1Api(api_client(sim_cluster))
-    wait_until(
-        "operator-webhook Available",
-        lambda: (
-            apps.read_namespaced_deployment("operator-webhook", "default").status.available_replicas
-        ),
-    )
     custom = client.CustomObjectsApi(api_client(sim_cluster))
     client.CoreV1Api(api_client(sim_cluster)).create_namespace(
         {"metadata": {"name": "knative-serving"}}

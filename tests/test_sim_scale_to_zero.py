@@ -15,11 +15,12 @@ from types import SimpleNamespace
 import pytest
 import websocket
 
+from tests.conftest import condition, wait_until
 from tests.sim import SimCluster
 from tests.sim.doubles import REPO_ROOT
 from tests.sim.doubles.kn import ROOT_HELP
 from tests.sim.mirror import binaries
-from tests.test_sim_operator import SERVING_CR, condition, install_serving, wait_until
+from tests.test_sim_operator import SERVING_CR, install_serving
 from tests.test_sim_serving import create_ksvc, nodeinfo, through_ingress
 
 SERVING = "serving.knative.dev/v1"
@@ -62,28 +63,24 @@ def serving(make_sim_cluster: Callable[..., SimCluster]) -> SimCluster:
 
 def test_scale_to_zero_goes_in_stages(serving: SimCluster) -> None:
     create_ksvc(serving, nodeinfo("sleepy", window="6s"))
-    wait_until(
-        "a ready pod", lambda: condition(revision(serving), "Active").get("status") == "True"
-    )
+    wait_until(lambda: condition(revision(serving), "Active").get("status") == "True", timeout=10)
     # Stage 1: a stable window without traffic makes the PA inactive; its pod is still there.
-    wait_until("the PA inactive", lambda: inactive(pa(serving)))
+    wait_until(lambda: inactive(pa(serving)), timeout=10)
     assert len(pods(serving)) == 1 and replicas(serving) == 1
     assert not pods(serving)[0]["metadata"].get("deletionTimestamp")
     ready = condition(pa(serving), "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "NoTraffic")
-    wait_until("the revision inactive", lambda: inactive(revision(serving)))
+    wait_until(lambda: inactive(revision(serving)), timeout=10)
     assert condition(revision(serving), "Ready")["status"] == "True"
     # Stage 2: the scaler re-checks and scales the Deployment to 0; the pod drains, Terminating.
-    wait_until("replicas 0", lambda: replicas(serving) == 0)
+    wait_until(lambda: replicas(serving) == 0, timeout=10)
     scaled_at = time.monotonic()
-    draining = wait_until("the pod Terminating", lambda: terminating(pods(serving)))
+    draining = wait_until(lambda: terminating(pods(serving)), timeout=10)
     assert len(draining) == 1
     assert draining[0]["metadata"]["deletionGracePeriodSeconds"] == 300
-    wait_until(
-        "the pod not Ready", lambda: condition(pods(serving)[0], "Ready")["status"] == "False"
-    )
+    wait_until(lambda: condition(pods(serving)[0], "Ready")["status"] == "False", timeout=10)
     # Stage 3: once queue-proxy's 30 s drain is over, no pod is left.
-    wait_until("no pod", lambda: not pods(serving), timeout=15)
+    wait_until(lambda: not pods(serving), timeout=15)
     assert time.monotonic() - scaled_at >= serving.clock.scaled(30) * 0.9
     assert inactive(pa(serving)) and condition(pa(serving), "Ready")["status"] == "False"
     assert inactive(revision(serving)) and condition(revision(serving), "Ready")["status"] == "True"
@@ -91,10 +88,8 @@ def test_scale_to_zero_goes_in_stages(serving: SimCluster) -> None:
 
 def test_a_cold_start_while_the_last_pod_drains_sees_two_pods(serving: SimCluster) -> None:
     create_ksvc(serving, nodeinfo("sleepy", window="6s"))
-    wait_until("replicas 0", lambda: replicas(serving) == 0, timeout=15)
-    old = wait_until("the pod Terminating", lambda: terminating(pods(serving)))[0]["metadata"][
-        "name"
-    ]
+    wait_until(lambda: replicas(serving) == 0, timeout=15)
+    old = wait_until(lambda: terminating(pods(serving)), timeout=10)[0]["metadata"]["name"]
     response = through_ingress(serving, HOST)
     assert response.status_code == 200
     new = response.text.splitlines()[0].removeprefix("Hostname: ")
@@ -106,11 +101,11 @@ def test_a_cold_start_while_the_last_pod_drains_sees_two_pods(serving: SimCluste
 
 def test_a_request_before_the_scale_down_makes_the_pa_active_again(serving: SimCluster) -> None:
     create_ksvc(serving, nodeinfo("sleepy", window="6s"))
-    wait_until("the PA inactive", lambda: inactive(pa(serving)), timeout=15)
+    wait_until(lambda: inactive(pa(serving)), timeout=15)
     (pod,) = pods(serving)
     response = through_ingress(serving, HOST)
     assert response.text.startswith(f"Hostname: {pod['metadata']['name']}\n"), "no cold start"
-    wait_until("the PA active", lambda: condition(pa(serving), "Active").get("status") == "True")
+    wait_until(lambda: condition(pa(serving), "Active").get("status") == "True", timeout=10)
     assert replicas(serving) == 1
 
 
@@ -124,9 +119,9 @@ def test_autoscaler_settings_are_read_with_defaults_for_missing_keys(
     data = sim.store.get("v1", "ConfigMap", "config-autoscaler", "knative-serving")["data"]
     assert "scale-to-zero-grace-period" not in data, "a missing key means the default"
     create_ksvc(sim, nodeinfo("sleepy"))  # no annotation: config-autoscaler's 6 s window
-    wait_until("the PA inactive", lambda: inactive(pa(sim)), timeout=15)
+    wait_until(lambda: inactive(pa(sim)), timeout=15)
     inactive_at = time.monotonic()
-    wait_until("replicas 0", lambda: replicas(sim) == 0, timeout=15)
+    wait_until(lambda: replicas(sim) == 0, timeout=15)
     assert time.monotonic() - inactive_at >= sim.clock.scaled(40) * 0.9, "pod retention kept it"
 
 
@@ -149,7 +144,6 @@ def test_nodeinfo_image_pull_fault_shows_the_registrys_reason(
     install_serving(sim)
     sim.store.create({**nodeinfo(), "metadata": {"name": "nodeinfo", "namespace": "default"}})
     pod = wait_until(
-        "a pod that cannot pull",
         lambda: next(
             (
                 p
@@ -158,6 +152,7 @@ def test_nodeinfo_image_pull_fault_shows_the_registrys_reason(
             ),
             None,
         ),
+        timeout=10,
     )
     user = next(s for s in pod["status"]["containerStatuses"] if s["name"] == "user-container")
     waiting = user["state"]["waiting"]
@@ -180,8 +175,8 @@ def test_nodeinfo_image_pull_fault_shows_the_registrys_reason(
         }}
     )  # fmt: skip
     wait_until(
-        "sockeye Ready",
         lambda: condition(revision(sim, "sockeye-00001"), "Ready").get("status") == "True",
+        timeout=10,
     )
 
 
@@ -227,4 +222,4 @@ def test_an_open_websocket_keeps_its_revision_from_scaling_to_zero(serving: SimC
         assert not inactive(pa(serving))
     finally:
         connection.close()
-    wait_until("replicas 0 once the websocket is closed", lambda: replicas(serving) == 0, 15)
+    wait_until(lambda: replicas(serving) == 0, 15)

@@ -13,17 +13,12 @@ import requests
 import websocket
 from kubernetes import client
 
+from tests.conftest import api_client, condition, wait_until
 from tests.sim import SimCluster
 from tests.sim.cluster import DUMMY_TOKEN
 from tests.sim.knative.serving import ServingController
 from tests.sim.kube_controllers import UNPULLABLE_DIGEST
-from tests.test_sim_operator import (
-    SERVING_CR,
-    api_client,
-    condition,
-    install_serving,
-    wait_until,
-)
+from tests.test_sim_operator import SERVING_CR, install_serving
 
 SERVING_GROUP, SERVING_VERSION = "serving.knative.dev", "v1"
 EXTERNAL_HOST = "nodeinfo.default.127.0.0.1.sslip.io"
@@ -57,12 +52,12 @@ def create_ksvc(sim: SimCluster, body: dict) -> dict:
     )
     name = body["metadata"]["name"]
     return wait_until(
-        f"ksvc {name} Ready",
         lambda: _ready_or_none(
             custom.get_namespaced_custom_object(
                 SERVING_GROUP, SERVING_VERSION, "default", "services", name
             )
         ),
+        timeout=10,
     )
 
 
@@ -126,12 +121,12 @@ def test_nodeinfo_becomes_ready_and_answers_through_the_ingress(
     ]
     assert ksvc["metadata"]["annotations"]["serving.knative.dev/creator"] == "kubernetes-admin"
     pods = wait_until(
-        "a Ready pod",
         lambda: [
             p
             for p in pods_of(serving_cluster, "nodeinfo")
             if p.status.container_statuses and all(c.ready for c in p.status.container_statuses)
         ],
+        timeout=10,
     )
     assert [c.name for c in pods[0].spec.containers] == ["user-container", "queue-proxy"]
     assert pods[0].metadata.name.startswith("nodeinfo-00001-deployment-")
@@ -154,10 +149,10 @@ def test_unknown_host_gets_envoy_404(serving_cluster: SimCluster) -> None:
 
 def test_scale_to_zero_then_cold_start(serving_cluster: SimCluster) -> None:
     create_ksvc(serving_cluster, nodeinfo("sleepy", window="6s"))
-    wait_until("pods to go", lambda: not pods_of(serving_cluster, "sleepy"), timeout=15)
+    wait_until(lambda: not pods_of(serving_cluster, "sleepy"), timeout=15)
     revision = wait_until(
-        "revision scaled to zero",
         lambda: _scaled_to_zero_or_none(read_revision(serving_cluster, "sleepy-00001")),
+        timeout=10,
     )
     assert condition(revision, "Ready")["status"] == "True"
     active = condition(revision, "Active")
@@ -200,7 +195,7 @@ def test_no_scale_down_fault_keeps_the_pod(make_sim_cluster: Callable[..., SimCl
     sim = make_sim_cluster(faults=["no-scale-down"])
     install_serving(sim)
     create_ksvc(sim, nodeinfo(window="6s"))
-    wait_until("a pod", lambda: pods_of(sim, "nodeinfo"))
+    wait_until(lambda: pods_of(sim, "nodeinfo"), timeout=10)
     time.sleep(sim.clock.scaled(6 + 30 + 10))
     assert len(pods_of(sim, "nodeinfo")) == 1
     assert condition(read_revision(sim, "nodeinfo-00001"), "Active")["status"] == "True"
@@ -269,7 +264,7 @@ def test_template_change_rolls_out_a_second_revision(serving_cluster: SimCluster
         ready = _ready_or_none(ksvc)
         return ksvc if ready and traffic[0].get("revisionName") == "rolling-00002" else None
 
-    ksvc = wait_until("rolling-00002 to take the traffic", second_revision_serves)
+    ksvc = wait_until(second_revision_serves, timeout=10)
     assert ksvc["status"]["latestReadyRevisionName"] == "rolling-00002"
     old = read_revision(serving_cluster, "rolling-00001")
     assert old["metadata"]["labels"]["serving.knative.dev/routingState"] == "reserve"
@@ -297,7 +292,7 @@ def test_unpullable_image_fails_the_revision(serving_cluster: SimCluster) -> Non
         )
         return ksvc if condition(ksvc, "ConfigurationsReady").get("status") == "False" else None
 
-    ksvc = wait_until("ConfigurationsReady False", failed)
+    ksvc = wait_until(failed, timeout=10)
     configurations = condition(ksvc, "ConfigurationsReady")
     assert configurations["reason"] == "RevisionFailed"
     # The kubelet's back-off message carries the registry's answer to the last pull.
@@ -335,12 +330,12 @@ def test_a_failing_ksvc_does_not_block_the_others(
     ksvc = create_ksvc(sim, nodeinfo("good"))
     assert ksvc["status"]["latestReadyRevisionName"] == "good-00001"
     events = wait_until(
-        "an InternalError event on the bad ksvc",
         lambda: [
             e
             for e in client.CoreV1Api(api_client(sim)).list_namespaced_event("default").items
             if e.involved_object.name == "aaa-bad" and e.reason == "InternalError"
         ],
+        timeout=10,
     )
     assert events[0].type == "Warning"
     assert events[0].message == "boom while reconciling"
@@ -426,12 +421,12 @@ def test_unreachable_webhook_fails_requests_like_the_api_server(
     apps = client.AppsV1Api(api_client(sim))
     apps.patch_namespaced_deployment("webhook", "knative-serving", {"spec": {"replicas": 0}})
     wait_until(
-        "webhook without pods",
         lambda: (
             not apps.read_namespaced_deployment(
                 "webhook", "knative-serving"
             ).status.available_replicas
         ),
+        timeout=10,
     )
     response = _post_ksvc(sim, nodeinfo())
     assert response.status_code == 500
@@ -444,10 +439,10 @@ def test_unreachable_webhook_fails_requests_like_the_api_server(
     assert message.endswith(":443: connect: connection refused")
     apps.patch_namespaced_deployment("webhook", "knative-serving", {"spec": {"replicas": 1}})
     wait_until(
-        "webhook back",
         lambda: (
             apps.read_namespaced_deployment("webhook", "knative-serving").status.available_replicas
         ),
+        timeout=10,
     )
     assert _post_ksvc(sim, nodeinfo()).status_code == 201
 

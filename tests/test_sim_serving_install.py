@@ -13,7 +13,7 @@ import pytest
 import requests
 from kubernetes import client
 
-from tests.conftest import api_client, condition, run_kubectl
+from tests.conftest import api_client, condition, run_kubectl, wait_until
 from tests.sim import SimCluster
 from tests.sim.knative.operator import embedded_versions, waits_for_deployments
 from tests.test_sim_operator import (
@@ -23,7 +23,6 @@ from tests.test_sim_operator import (
     install_serving,
     is_ready,
     ready_history,
-    wait_until,
 )
 from tests.test_sim_serving import create_ksvc, nodeinfo
 
@@ -85,7 +84,7 @@ def test_operator_1_18_sets_version_only_once_deployments_are_available(make_sim
             versions.append(state)
         return is_ready(cr)
 
-    wait_until("KnativeServing Ready", probe)
+    wait_until(probe, timeout=10)
     assert ("False", "Unknown", None) in versions, versions
     assert versions[-1] == ("True", "True", "1.18.2")
 
@@ -101,7 +100,6 @@ def test_operator_merges_spec_config_and_keeps_keys_others_added(sim_cluster):
         {"data": {"127.0.0.1.sslip.io": "selector:\n  app: x", "203.0.113.10.sslip.io": ""}},
     )
     wait_until(
-        "the CR's key restored, the other kept",
         lambda: (
             core.read_namespaced_config_map("config-domain", "knative-serving").data
             == {
@@ -110,6 +108,7 @@ def test_operator_merges_spec_config_and_keeps_keys_others_added(sim_cluster):
                 "203.0.113.10.sslip.io": "",
             }
         ),
+        timeout=10,
     )
 
 
@@ -121,7 +120,7 @@ def test_kourier_routes_only_when_config_network_names_it(sim_cluster):
     ):
         run_kubectl(sim_cluster, "apply", "-f", url)
     custom = client.CustomObjectsApi(api_client(sim_cluster))
-    wait_until("Serving's webhook served", lambda: _webhook_up(sim_cluster))
+    wait_until(lambda: _webhook_up(sim_cluster), timeout=10)
     custom.create_namespaced_custom_object(
         "serving.knative.dev", "v1", "default", "services", nodeinfo()
     )
@@ -132,7 +131,7 @@ def test_kourier_routes_only_when_config_network_names_it(sim_cluster):
         )["items"]
         return condition(routes[0], "Ready") if routes else {}
 
-    wait_until("the route to be waiting for its ingress", lambda: route_ready().get("reason"))
+    wait_until(lambda: route_ready().get("reason"), timeout=10)
     time.sleep(sim_cluster.clock.scaled(20))
     assert (route_ready()["status"], route_ready()["reason"]) == ("Unknown", "IngressNotConfigured")
     run_kubectl(
@@ -147,7 +146,7 @@ def test_kourier_routes_only_when_config_network_names_it(sim_cluster):
         "-p",
         '{"data": {"ingress.class": "kourier.ingress.networking.knative.dev"}}',
     )
-    wait_until("the route Ready through Kourier", lambda: route_ready().get("status") == "True")
+    wait_until(lambda: route_ready().get("status") == "True", timeout=10)
 
 
 def _webhook_up(sim: SimCluster) -> bool:
@@ -218,10 +217,10 @@ def test_load_balancer_services_get_the_clusters_address(make_sim_cluster):
     install_serving(sim)
     core = client.CoreV1Api(api_client(sim))
     kourier = wait_until(
-        "kourier's load balancer address",
         lambda: (
             core.read_namespaced_service("kourier", "knative-serving").status.load_balancer.ingress
         ),
+        timeout=10,
     )
     assert kourier[0].ip == LB_IP
     assert "<pending>" not in run_kubectl(sim, "-n", "knative-serving", "get", "service", "kourier")
@@ -241,8 +240,8 @@ def test_default_domain_job_writes_the_sslip_domain_of_the_load_balancer_ip(make
     _default_domain_job(sim)
     batch = client.BatchV1Api(api_client(sim))
     wait_until(
-        "Job default-domain complete",
         lambda: batch.read_namespaced_job("default-domain", "knative-serving").status.succeeded,
+        timeout=10,
     )
     core = client.CoreV1Api(api_client(sim))
     data = core.read_namespaced_config_map("config-domain", "knative-serving").data
@@ -260,8 +259,8 @@ def test_default_domain_job_never_completes_without_a_load_balancer_ip(sim_clust
     _default_domain_job(sim_cluster)
     batch = client.BatchV1Api(api_client(sim_cluster))
     wait_until(
-        "Job default-domain active",
         lambda: batch.read_namespaced_job("default-domain", "knative-serving").status.active,
+        timeout=10,
     )
     time.sleep(sim_cluster.clock.scaled(60))
     job = batch.read_namespaced_job("default-domain", "knative-serving")

@@ -11,6 +11,7 @@ from cookbook14.plan import build_plan
 from cookbook14.steps import (
     Status,
     StepBlocked,
+    StepContext,
     StepFailed,
     StepNotImplemented,
     StepRunner,
@@ -124,3 +125,43 @@ def test_a_steps_facts_are_kept_with_its_outcome(plan):
     )
     assert runner.ensure("14.1").facts == {"operator_version": "1.11.4"}
     assert runner.outcomes["14.1"].status is Status.PASSED
+
+
+def test_a_steps_duration_is_the_time_its_action_took(plan):
+    runner = StepRunner(plan, make_context=lambda step: None, actions={"14.1": lambda ctx: {}})
+    passed = runner.ensure("14.1")
+    assert 0 <= passed.duration < 0.5, "an instant action takes no time"
+    assert passed.to_dict()["duration_s"] == round(passed.finished - passed.started, 3)
+    failing = runner_with(plan, {"14.2"}, [])
+    with pytest.raises(StepBlocked):
+        failing.ensure("14.4")
+    assert failing.outcomes["14.4"].duration == 0.0, "a blocked step did not run"
+
+
+def test_a_step_after_a_blocked_one_is_blocked_by_the_root_failure(plan):
+    ran: list[str] = []
+    runner = runner_with(plan, {"14.1"}, ran)
+    with pytest.raises(StepBlocked):
+        runner.ensure("14.5")
+    assert runner.outcomes["14.5"].status is Status.BLOCKED
+    # Asked before 14.7 runs (as a check's setup asks): its prerequisite 14.5 is blocked.
+    assert runner.blocker("14.7").recipe == "14.1"
+    assert ran == ["14.1"]
+
+
+def test_a_steps_progress_lines_go_to_the_person_watching(plan):
+    said: list[str] = []
+    step = plan.step("14.1")
+    StepContext(kube=None, plan=plan, step=step, progress=said.append).say("applying")
+    assert said == ["applying"]
+    StepContext(kube=None, plan=plan, step=step).say("nobody listens")  # no progress: quiet
+
+
+def test_a_step_whose_prerequisite_never_ran_is_blocked_by_the_failure_below_it(plan):
+    runner = runner_with(plan, {"14.1"}, [])
+    with pytest.raises(StepFailed):
+        runner.ensure("14.1")
+    # 14.7 needs 14.5, which has not been attempted; 14.5 needs the failed 14.1.
+    assert "14.5" not in runner.outcomes
+    assert runner.blocker("14.7").recipe == "14.1"
+    assert runner.blocker("14.3") is None, "the kn CLI needs no cluster step"

@@ -119,7 +119,7 @@ def test_ci_runs_the_self_tests_as_ci_run_does():
     assert set(workflow["on"]) == {"push", "pull_request"}
     commands = " ".join(s.get("run", "") for s in workflow["jobs"]["selftest"]["steps"])
     ci_run = (ROOT / ".ci" / "run").read_text()
-    for command in (".venv/bin/ruff check .", ".venv/bin/pytest tests/"):
+    for command in (".venv/bin/ruff check .", ".venv/bin/pytest tests/ -n 2 --dist loadgroup"):
         assert command in ci_run and command in commands, command
 
 

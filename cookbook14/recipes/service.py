@@ -23,6 +23,8 @@ import requests
 
 from cookbook14.errors import HarnessError, WaitTimeout
 from cookbook14.kube import Kube
+from cookbook14.loopback import direct_if_loopback
+from cookbook14.options import endpoint_url
 from cookbook14.plan import WINDOW_ANNOTATION
 from cookbook14.steps import StepContext, apply_and_wait
 from cookbook14.waits import Observation, Progress, Watched, conditions_of, pod_summary, wait
@@ -169,16 +171,16 @@ class Answer:
 
 def get_through_ingress(endpoint: tuple[str, int], host: str, timeout: float) -> Answer:
     """GET / through Kourier with the ksvc's Host header, timed to the full body."""
-    address, port = endpoint
+    url = endpoint_url(endpoint)
     started = time.monotonic()
     try:
         response = requests.get(
-            f"http://{address}:{port}/", headers={"Host": host}, timeout=(10, timeout)
+            url, headers={"Host": host}, timeout=(10, timeout), proxies=direct_if_loopback(url)
         )
         body = response.text
     except requests.RequestException as error:
         raise NodeinfoError(
-            f"GET http://{address}:{port}/ with Host: {host} failed after "
+            f"GET {url} with Host: {host} failed after "
             f"{time.monotonic() - started:.1f}s: {type(error).__name__}: {error}"
         ) from None
     return Answer(response.status_code, body, time.monotonic() - started)
@@ -186,6 +188,20 @@ def get_through_ingress(endpoint: tuple[str, int], host: str, timeout: float) ->
 
 def host_of(url: str) -> str:
     return urlsplit(url).hostname or ""
+
+
+def unreachable_through_kourier(name: str, url: str) -> str | None:
+    """Why a Knative Service's URL cannot be reached from this machine through Kourier's
+    gateway (it answers 404 for cluster-local hosts), or None when it can."""
+    host = host_of(url)
+    if not host:
+        return f"{name} has no URL"
+    if host.endswith(CLUSTER_LOCAL_DOMAIN):
+        return (
+            f"{name}'s URL {url} is cluster-local: config-domain sets no domain, so Kourier "
+            "answers 404 from outside (give --domain)"
+        )
+    return None
 
 
 # -- scale to zero ----------------------------------------------------------------------------

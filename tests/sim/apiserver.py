@@ -25,11 +25,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from tests.sim.faults import Faults
+from tests.sim.faults import SLOW_POD_LOGS, SLOW_POD_LOGS_SECONDS, Faults
 from tests.sim.store import (
     BUILTIN_TYPES,
     BadRequest,
     Expired,
+    Forbidden,
     Invalid,
     NotFound,
     ResourceType,
@@ -825,11 +826,11 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = False
     block_on_close = True
 
-    def __init__(self, api: ApiServer) -> None:
+    def __init__(self, api: ApiServer, port: int = 0) -> None:
         self.api = api
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
 
     def process_request(self, request: socket.socket, client_address: object) -> None:
         # Headers and body are separate writes: without this, Nagle plus delayed ACKs add
@@ -854,12 +855,16 @@ class _Server(ThreadingHTTPServer):
 class ApiServer:
     """Serves the store over HTTP on 127.0.0.1 at a free port."""
 
-    def __init__(self, store: Store, faults: Faults, kubernetes_version: str = "1.27.3") -> None:
+    def __init__(
+        self, store: Store, faults: Faults, kubernetes_version: str = "1.27.3", port: int = 0
+    ) -> None:
         self.store = store
         self.faults = faults
         self.kubernetes_version = kubernetes_version
         self.stopping = threading.Event()
-        self._server = _Server(self)
+        # hang(): a server that takes connections and answers nothing (a frozen process).
+        self.hung = threading.Event()
+        self._server = _Server(self, port)
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(0.05,), name="sim-apiserver", daemon=True
         )
@@ -871,6 +876,10 @@ class ApiServer:
 
     def start(self) -> None:
         self._thread.start()
+
+    def hang(self) -> None:
+        """From now on accept connections and never answer, open watches included."""
+        self.hung.set()
 
     def stop(self) -> None:
         self.stopping.set()
@@ -939,14 +948,26 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _failed_by_burst(self, watch: bool = False) -> bool:
-        """Answer this request with the 5xx of an armed burst (fault api-5xx-burst), if any."""
+    def _failed_by_burst(
+        self, watch: bool = False, rtype: ResourceType | None = None, namespace: str | None = None
+    ) -> bool:
+        """Answer this request with the error of an armed burst (fault api-5xx-burst), if any:
+        a 403 is RBAC's refusal, worded as the authorizer words it."""
         burst_code = self.api.faults.next_resource_request_error(watch)
         if burst_code is None:
             return False
         error = ServiceUnavailable("the server is currently unable to handle the request")
-        error.code = burst_code
-        if burst_code != 503:
+        if burst_code == 403 and rtype is not None:
+            # k8s.io/apiserver pkg/endpoints/handlers/responsewriters/errors.go forbiddenMessage
+            scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+            error = Forbidden(
+                f'{rtype.qualified_plural} is forbidden: User "kubernetes-admin" cannot '
+                f'{"watch" if watch else "list"} resource "{rtype.plural}" in API group '
+                f'"{rtype.group}" {scope}',
+                {"group": rtype.group, "kind": rtype.plural},
+            )
+        elif burst_code != 503:
+            error.code = burst_code
             error.reason = "InternalError"
             error.message = 'an error on the server ("") has prevented the request from succeeding'
         self._send_error(error)
@@ -970,6 +991,10 @@ class _Handler(BaseHTTPRequestHandler):
         query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
         parts = [p for p in url.path.split("/") if p]
         body = self._read_body() if method in ("POST", "PUT", "PATCH", "DELETE") else b""
+        if self.api.hung.is_set():
+            self.api.stopping.wait()
+            self.close_connection = True
+            return
         # The handlers' default field validation is Warn (apiserver handlers `fieldValidation`).
         field_validation = query.get("fieldValidation") or "Warn"
         try:
@@ -1133,7 +1158,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise MethodNotAllowed(
                     "the server does not allow this method on the requested resource"
                 )
-            if not self._failed_by_burst(watch=True):
+            if not self._failed_by_burst(watch=True, rtype=rtype, namespace=namespace):
                 self._watch(rtype, namespace, query)
             return
         if self._failed_by_burst():
@@ -1535,6 +1560,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise BadRequest(f"invalid tailLines: {tail}") from None
         container = query.get("container") or None
+        if SLOW_POD_LOGS in self.api.faults:
+            self.api.stopping.wait(SLOW_POD_LOGS_SECONDS)
         lines = self.api.store.read_log(namespace, pod, container, tail_lines)
         if query.get("follow") not in ("true", "1"):
             data = "".join(f"{line}\n" for line in lines).encode()
@@ -1612,6 +1639,9 @@ class _Handler(BaseHTTPRequestHandler):
         sent_columns = False
         try:
             while not self.api.stopping.is_set():
+                if self.api.hung.is_set():
+                    self.api.stopping.wait()
+                    break
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break

@@ -25,6 +25,10 @@ KN_NOT_EXECUTABLE = "kn-not-executable"
 # The mirror's operator.yaml is another patch's build (its labels say so), as a re-tagged or
 # mixed-up asset would be: the harness must read the version, not echo its plan.
 OPERATOR_RELEASE_DRIFT = "operator-release-drift"
+# Pod logs are answered after SLOW_POD_LOGS_SECONDS (real seconds): a self-test can act while
+# the harness reads a failed step's evidence.
+SLOW_POD_LOGS = "slow-pod-logs"
+SLOW_POD_LOGS_SECONDS = 5.0
 
 ALL_FAULTS = (
     SERVING_NEVER_READY,
@@ -42,6 +46,7 @@ ALL_FAULTS = (
     TRIGGERMESH_IMAGE_PULL,
     KN_NOT_EXECUTABLE,
     OPERATOR_RELEASE_DRIFT,
+    SLOW_POD_LOGS,
 )
 
 # With api-5xx-burst, every BURST_PERIOD-th resource request starts a burst of BURST_LENGTH.

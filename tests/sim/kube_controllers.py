@@ -236,6 +236,10 @@ class ReconcileLoop:
             try:
                 handle(obj)
             except Exception as error:  # noqa: BLE001 - one bad key never stalls the queue
+                if self._deleted(obj):
+                    # Deleted while reconciled: the next pass has no key for it, no error.
+                    self._failures.pop(key, None)
+                    continue
                 log.warning(
                     "%s: reconciling %s %s failed:\n%s",
                     self.name,
@@ -251,6 +255,17 @@ class ReconcileLoop:
                     emit_event(self.store, obj, "InternalError", message, self.name, "Warning")
             else:
                 self._failures.pop(key, None)
+
+    def _deleted(self, obj: Obj) -> bool:
+        api_version, kind = obj.get("apiVersion", ""), obj.get("kind", "")
+        if not api_version or not kind:
+            return False
+        if not self.store.served(api_version, kind):
+            return True
+        meta = obj.get("metadata") or {}
+        return (
+            self.store.get(api_version, kind, meta.get("name", ""), meta.get("namespace")) is None
+        )
 
 
 def write_status_if_changed(store: Any, obj: Obj, status: Obj) -> Obj:

@@ -74,6 +74,11 @@ class Expired(StoreError):
     reason = "Expired"
 
 
+class MethodNotAllowed(StoreError):
+    code = 405
+    reason = "MethodNotAllowed"
+
+
 class Denied(StoreError):
     """An admission webhook refused the request (apiserver `admission/plugin/webhook/errors`
     ToStatusErr: 400 BadRequest, message `admission webhook "<name>" denied the request: ...`)."""
@@ -209,6 +214,8 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
 
 CRD_API_VERSION = "apiextensions.k8s.io/v1"
 CRD_KIND = "CustomResourceDefinition"
+CRD_CLEANUP_FINALIZER = "customresourcecleanup.apiextensions.k8s.io"
+FOREGROUND_FINALIZER = "foregroundDeletion"
 
 
 def split_api_version(api_version: str) -> tuple[str, str]:
@@ -1306,6 +1313,14 @@ class Store:
         rtype = self._require_type(api_version, kind)
         if _is_events_v1(rtype):
             return self._out(self.create(event_to_core(obj), dry_run), rtype)
+        if self._is_custom(rtype) and self._crd_of(rtype).get("metadata", {}).get(
+            "deletionTimestamp"
+        ):
+            # apiextensions-apiserver customresource_handler.go, while its CRD terminates.
+            raise MethodNotAllowed(
+                "create not allowed while custom resource definition is terminating",
+                {"group": rtype.group, "kind": rtype.plural},
+            )
         obj = copy.deepcopy(obj)
         meta = obj.setdefault("metadata", {})
         self._drop_unknown_fields(rtype, obj)
@@ -1629,7 +1644,7 @@ class Store:
                     )
                 return self._terminate_namespace(obj, rtype)
             if rtype.kind == CRD_KIND:
-                self._delete_crd_objects(obj)
+                return self._terminate_crd(obj, rtype)
             return self._delete_object(rtype, obj, propagation)
 
     # -- logs -------------------------------------------------------------------------------
@@ -1871,6 +1886,16 @@ class Store:
             )
         elif rtype.kind == CRD_KIND:
             self._later(self._establish_delay, self._establish_crd, obj["metadata"]["name"])
+        meta = obj["metadata"]
+        if meta.get("ownerReferences"):
+            self._later(
+                self._namespace_cleanup_delay,
+                self._collect_if_orphaned,
+                rtype,
+                meta.get("namespace"),
+                meta["name"],
+                meta["uid"],
+            )
 
     def _later(self, delay: float, action: Callable[..., None], *args: object) -> None:
         with self._lock:
@@ -2002,22 +2027,82 @@ class Store:
                 storage_version=bool(version.get("storage")),
             )
 
-    def _delete_crd_objects(self, crd: dict) -> None:
+    def _crd_of(self, rtype: ResourceType) -> dict:
+        """The CRD serving a custom kind (its name is <plural>.<group>), {} if none."""
+        crd_type = self._types[("apiextensions.k8s.io", "v1", CRD_KIND)]
+        return self._bucket(crd_type).get(("", f"{rtype.plural}.{rtype.group}")) or {}
+
+    def _terminate_crd(self, crd: dict, crd_type: ResourceType) -> dict:
+        """DELETE of a CRD (apiextensions-apiserver registry/customresourcedefinition/etcd.go):
+        it gets the customresourcecleanup finalizer and Terminating=True; the finalizer
+        controller (controller/finalizer/crd_finalizer.go) deletes every custom resource, each
+        after its own finalizers, and the CRD goes once none is left."""
+        name = crd["metadata"]["name"]
+        if not crd["metadata"].get("deletionTimestamp"):
+            marked = copy.deepcopy(crd)
+            meta = marked["metadata"]
+            meta["deletionTimestamp"] = now_rfc3339()
+            meta["deletionGracePeriodSeconds"] = 0
+            if CRD_CLEANUP_FINALIZER not in (meta.get("finalizers") or []):
+                meta["finalizers"] = [*(meta.get("finalizers") or []), CRD_CLEANUP_FINALIZER]
+            status = marked.setdefault("status", {})
+            status["conditions"] = [
+                c for c in status.get("conditions") or [] if c.get("type") != "Terminating"
+            ] + [
+                {
+                    "type": "Terminating",
+                    "status": "True",
+                    "reason": "InstanceDeletionInProgress",
+                    "message": "CustomResource deletion is in progress",
+                    "lastTransitionTime": now_rfc3339(),
+                }
+            ]
+            self._commit(crd_type, "MODIFIED", marked)
+            rtype = self._served_type(marked)
+            if rtype is not None:
+                for obj in list(self._bucket(rtype).values()):
+                    self._delete_object(rtype, obj, "Background")
+        self._check_crd_drained(name)
+        return self._out(self._bucket(crd_type).get(("", name)) or crd, crd_type)
+
+    def _served_type(self, crd: dict) -> ResourceType | None:
         spec = crd["spec"]
-        kind = spec["names"]["kind"]
-        rtype = next(
-            (t for t in self._types.values() if t.group == spec["group"] and t.kind == kind), None
+        return next(
+            (
+                t
+                for t in self._types.values()
+                if t.group == spec["group"] and t.kind == spec["names"]["kind"]
+            ),
+            None,
         )
-        if rtype is not None:
-            for obj in list(self._bucket(rtype).values()):
-                # Simplified: the real CRD finalizer waits for the CRs' own finalizers.
-                self._remove_locked(rtype, obj, "Background")
+
+    def _finish_crd(self, name: str) -> None:
+        with self._lock:
+            self._check_crd_drained(name)
+
+    def _check_crd_drained(self, name: str) -> None:
+        """A terminating CRD without custom resources left loses its finalizer and goes, and
+        its kind is no longer served."""
+        crd_type = self._types[("apiextensions.k8s.io", "v1", CRD_KIND)]
+        crd = self._bucket(crd_type).get(("", name))
+        if crd is None or not crd["metadata"].get("deletionTimestamp"):
+            return
+        rtype = self._served_type(crd)
+        if rtype is not None and self._bucket(rtype):
+            return
+        spec = crd["spec"]
         self._types = {
             k: t
             for k, t in self._types.items()
-            if not (t.group == spec["group"] and t.kind == kind)
+            if not (t.group == spec["group"] and t.kind == spec["names"]["kind"])
         }
-        self._objects.pop((spec["group"], kind), None)
+        self._objects.pop((spec["group"], spec["names"]["kind"]), None)
+        finalizers = [f for f in crd["metadata"]["finalizers"] if f != CRD_CLEANUP_FINALIZER]
+        released = copy.deepcopy(crd)
+        released["metadata"]["finalizers"] = finalizers
+        self._commit(crd_type, "MODIFIED", released)
+        if not finalizers:
+            self._remove_locked(crd_type, released, "Background")
 
     # -- deletion, garbage collection, namespaces -------------------------------------------
 
@@ -2026,6 +2111,8 @@ class Store:
         deletionGracePeriodSeconds 0), as the generic registry's Store.Delete does via
         updateForGracefulDeletionAndFinalizers; otherwise it goes now, with its dependents."""
         meta = obj["metadata"]
+        if propagation == "Foreground" and self._dependents(meta["uid"]):
+            return self._delete_foreground(rtype, obj)
         if meta.get("finalizers"):
             if not meta.get("deletionTimestamp"):
                 marked = copy.deepcopy(obj)
@@ -2036,6 +2123,97 @@ class Store:
             return self._out(obj, rtype)
         self._remove_locked(rtype, obj, propagation)
         return self._out(obj, rtype)
+
+    def _delete_foreground(self, rtype: ResourceType, obj: dict) -> dict:
+        """Foreground propagation: the object gets the foregroundDeletion finalizer and stays
+        until the garbage collector has deleted every dependent that blocks its owner's
+        deletion (blockOwnerDeletion); dependents with dependents of their own are deleted in
+        the foreground too (garbagecollector.go attemptToDeleteItem)."""
+        meta = obj["metadata"]
+        if FOREGROUND_FINALIZER not in (meta.get("finalizers") or []):
+            marked = copy.deepcopy(obj)
+            marked_meta = marked["metadata"]
+            marked_meta.setdefault("deletionTimestamp", now_rfc3339())
+            marked_meta.setdefault("deletionGracePeriodSeconds", 0)
+            marked_meta["finalizers"] = [
+                *(marked_meta.get("finalizers") or []),
+                FOREGROUND_FINALIZER,
+            ]
+            self._commit(rtype, "MODIFIED", marked)
+            obj = marked
+        for dep_type, dependent in self._dependents(meta["uid"]):
+            self._delete_object(dep_type, dependent, "Foreground")
+        self._release_foreground_owners_of(None, rtype, obj)
+        live = self._bucket(rtype).get((self._ns(rtype, meta.get("namespace")), meta["name"]))
+        return self._out(live or obj, rtype)
+
+    def _release_foreground_owners_of(
+        self, removed: dict | None, rtype: ResourceType, owner: dict | None = None
+    ) -> None:
+        """After `removed` went (or for `owner` itself): an owner deleted in the foreground
+        whose blocking dependents are all gone loses foregroundDeletion, and goes if that was
+        its last finalizer."""
+        owners: list[tuple[ResourceType, dict]] = []
+        if owner is not None:
+            owners.append((rtype, owner))
+        for ref in (removed or {}).get("metadata", {}).get("ownerReferences") or []:
+            found = self._owner(ref, removed["metadata"].get("namespace"))
+            if found is not None and found[1] is not None:
+                owners.append(found)
+        for owner_type, found in owners:
+            meta = found["metadata"]
+            if FOREGROUND_FINALIZER not in (meta.get("finalizers") or []):
+                continue
+            blocking = [
+                dependent
+                for _, dependent in self._dependents(meta["uid"])
+                for ref in dependent["metadata"].get("ownerReferences") or []
+                if ref.get("uid") == meta["uid"] and ref.get("blockOwnerDeletion")
+            ]
+            if blocking:
+                continue
+            released = copy.deepcopy(found)
+            released["metadata"]["finalizers"] = [
+                f for f in meta["finalizers"] if f != FOREGROUND_FINALIZER
+            ]
+            self._commit(owner_type, "MODIFIED", released)
+            if not released["metadata"]["finalizers"]:
+                self._remove_locked(owner_type, released, "Background")
+
+    def _owner(self, ref: dict, namespace: str | None) -> tuple[ResourceType, dict | None] | None:
+        """The owner an ownerReference names: (type, object or None when it is gone); None
+        when its kind is not served (the garbage collector cannot tell, so it waits)."""
+        owner_type = self.resource_type(ref.get("apiVersion", ""), ref.get("kind", ""))
+        if owner_type is None:
+            return None
+        key = (self._ns(owner_type, namespace if owner_type.namespaced else None), ref.get("name"))
+        found = self._bucket(owner_type).get(key)
+        if found is None or found["metadata"].get("uid") != ref.get("uid"):
+            return owner_type, None
+        return owner_type, found
+
+    def _collect_if_orphaned(
+        self, rtype: ResourceType, namespace: str | None, name: str, uid: str
+    ) -> None:
+        """The garbage collector (garbagecollector.go attemptToDeleteItem) deletes an object
+        whose owners are all gone or being deleted in the foreground: one a controller made
+        before it saw its owner's deletion."""
+        with self._lock:
+            obj = self._bucket(rtype).get((self._ns(rtype, namespace), name))
+            if obj is None or obj["metadata"].get("uid") != uid:
+                return
+            owners = [
+                self._owner(ref, namespace) for ref in obj["metadata"].get("ownerReferences") or []
+            ]
+            if owners and all(
+                owner is not None
+                and (
+                    owner[1] is None
+                    or FOREGROUND_FINALIZER in (owner[1]["metadata"].get("finalizers") or [])
+                )
+                for owner in owners
+            ):
+                self._delete_object(rtype, obj, "Background")
 
     def _delete_gracefully(self, rtype: ResourceType, obj: dict, grace_seconds: int) -> dict:
         """A pod's graceful deletion (pod strategy CheckGracefulDelete): it gets a
@@ -2068,6 +2246,14 @@ class Store:
                 self._delete_object(dep_type, dependent, propagation)
         if rtype.namespaced and namespace in self._draining:
             self._check_namespace_drained(namespace)
+        if self._is_custom(rtype) and self._crd_of(rtype).get("metadata", {}).get(
+            "deletionTimestamp"
+        ):
+            # The CRD finalizer controller notices the last one gone a moment later.
+            self._later(
+                self._namespace_cleanup_delay, self._finish_crd, f"{rtype.plural}.{rtype.group}"
+            )
+        self._release_foreground_owners_of(obj, rtype)
 
     def _dependents(self, uid: str) -> list[tuple[ResourceType, dict]]:
         found = []

@@ -1,18 +1,27 @@
-"""A `docker` double answering `docker info` and `docker version`, as the harness' preflight does.
+"""A `docker` double answering what the harness asks Docker: `info`, `version`, `image inspect`,
+`pull` and `port`.
 
 Layout and errors follow docker/cli v24: `cli/command/system/info.go` (prettyPrintInfo: "Client:"
-section on stdout, "Server:" then `ERROR: <err>` on stderr and the final
-"errors pretty printing info"), `cli/command/system/version.go` (templates, `{{json .}}`), and the
-daemon-unreachable text of docker/docker `client/errors.go` (ErrorConnectionFailed).
-With SIM_DOCKER_DOWN=1 the daemon is unreachable.
+section on stdout, the client's warnings on stderr first (prettyPrintClientInfo: "WARNING: Plugin
+... is not valid"), "Server:" then `ERROR: <err>` on stderr and the final
+"errors pretty printing info"), `cli/command/system/version.go` (templates, `{{json .}}`),
+`cli/command/image/pull.go` (jsonmessage without a TTY: one line per layer state),
+`cli/command/container/port.go`, and the daemon-unreachable text of docker/docker
+`client/errors.go` (ErrorConnectionFailed).
+With SIM_DOCKER_DOWN=1 the daemon is unreachable; with SIM_DOCKER_BROKEN_PLUGIN=1 a CLI plugin is
+broken (as after a Docker Desktop upgrade); SIM_DOCKER_PULL_SECONDS makes a pull take that long.
+Images and published ports are the Docker host's: they live beside the kind double's clusters.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import sys
+import time
+from pathlib import Path
 
 DOCKER_VERSION = "24.0.7"
 API_VERSION = "1.43"
@@ -21,6 +30,12 @@ DAEMON_DOWN_MESSAGE = (
     "Is the docker daemon running?"
 )
 TEMPLATE_ACTION = re.compile(r"{{\s*(json\s+)?\.([\w.]*)\s*}}")
+BROKEN_PLUGIN_WARNING = (
+    'WARNING: Plugin "/usr/local/lib/docker/cli-plugins/docker-scan" is not valid: failed to '
+    "fetch metadata: fork/exec /usr/local/lib/docker/cli-plugins/docker-scan: no such file or "
+    "directory"
+)
+LAYERS = 6
 
 CLIENT_INFO = f"""Client: Docker Engine - Community
  Version:    {DOCKER_VERSION}
@@ -65,6 +80,33 @@ SERVER_INFO = f"""Server:
 
 def daemon_down() -> bool:
     return os.environ.get("SIM_DOCKER_DOWN") == "1"
+
+
+def images_file() -> Path:
+    from tests.sim.doubles.kind import state_root  # kind's double imports this module
+
+    return state_root() / "images.json"
+
+
+def images() -> dict[str, str]:
+    """Image reference -> image ID, of the images this Docker host holds."""
+    try:
+        return json.loads(images_file().read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def add_image(reference: str) -> None:
+    held = images()
+    held[reference] = "sha256:" + hashlib.sha256(reference.encode()).hexdigest()
+    images_file().write_text(json.dumps(held))
+
+
+def fail_without_daemon() -> int | None:
+    if daemon_down():
+        print(DAEMON_DOWN_MESSAGE, file=sys.stderr)
+        return 1
+    return None
 
 
 def version_data() -> dict:
@@ -134,6 +176,8 @@ def format_flag(argv: list[str]) -> str | None:
 
 def info(argv: list[str]) -> int:
     template = format_flag(argv)
+    if os.environ.get("SIM_DOCKER_BROKEN_PLUGIN") == "1" and template is None:
+        print(BROKEN_PLUGIN_WARNING, file=sys.stderr)
     if daemon_down():
         if template is None:
             print(CLIENT_INFO)
@@ -174,6 +218,58 @@ def version(argv: list[str]) -> int:
     return 0
 
 
+def image_inspect(references: list[str]) -> int:
+    if (down := fail_without_daemon()) is not None:
+        return down
+    held = images()
+    missing = [reference for reference in references if reference not in held]
+    found = [{"Id": held[r], "RepoTags": [r.split("@", 1)[0]]} for r in references if r in held]
+    print(json.dumps(found, indent=4))
+    for reference in missing:
+        print(f"Error: No such image: {reference}", file=sys.stderr)
+    return 1 if missing else 0
+
+
+def pull(reference: str) -> int:
+    """Without a TTY `docker pull` prints each layer's states as lines of their own."""
+    if (down := fail_without_daemon()) is not None:
+        return down
+    name, _, digest = reference.partition("@")
+    repository, _, tag = name.rpartition(":") if ":" in name.rsplit("/", 1)[-1] else (name, "", "")
+    print(f"{tag or digest or 'latest'}: Pulling from {repository}", flush=True)
+    layers = [hashlib.sha256(f"{reference}{n}".encode()).hexdigest()[:12] for n in range(LAYERS)]
+    for layer in layers:
+        print(f"{layer}: Pulling fs layer", flush=True)
+    pause = float(os.environ.get("SIM_DOCKER_PULL_SECONDS", "0")) / LAYERS
+    for layer in layers:
+        time.sleep(pause)
+        for state in ("Verifying Checksum", "Download complete", "Pull complete"):
+            print(f"{layer}: {state}", flush=True)
+    add_image(reference)
+    print(f"Digest: {digest or 'sha256:' + hashlib.sha256(reference.encode()).hexdigest()}")
+    print(f"Status: Downloaded newer image for {reference}")
+    print(f"docker.io/{reference}")
+    return 0
+
+
+def port(container: str, private: str) -> int:
+    """`docker port <container> 31080/tcp`: the host address of each binding, one a line."""
+    from tests.sim.doubles.kind import published_ports  # kind's double imports this module
+
+    if (down := fail_without_daemon()) is not None:
+        return down
+    ports = published_ports(container)
+    if ports is None:
+        print(f"Error response from daemon: No such container: {container}", file=sys.stderr)
+        return 1
+    key = private if "/" in private else f"{private}/tcp"
+    if key not in ports:
+        print(f"Error: No public port '{key}' published for {container}", file=sys.stderr)
+        return 1
+    print(ports[key])
+    return 0
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] in (["-v"], ["--version"]):
         print(f"Docker version {DOCKER_VERSION}, build afdd53b")
@@ -186,6 +282,12 @@ def main(argv: list[str]) -> int:
         return info(argv)
     if commands[0] == "version":
         return version(argv)
+    if commands[:2] == ["image", "inspect"] and len(commands) > 2:
+        return image_inspect(commands[2:])
+    if commands[0] == "pull" and len(commands) == 2:
+        return pull(commands[1])
+    if commands[0] == "port" and len(commands) == 3:
+        return port(commands[1], commands[2])
     print(f"docker: '{commands[0]}' is not a docker command.\nSee 'docker --help'", file=sys.stderr)
     return 1
 

@@ -5,15 +5,23 @@ Output follows kubernetes-sigs/kind v0.20: `pkg/cmd/kind/*` (commands and flags)
 `pkg/internal/cli/status.go` (non-TTY status lines " • X  ..." then " ✓ X"),
 `pkg/cluster/internal/kubeconfig` (context/cluster/user all named `kind-<name>`).
 State lives in $SIM_KIND_STATE, else a per-user temp directory: one folder per cluster with
-the sim's pid, its ready line, its kubeconfig and its output.
+the sim's pid, its ready line, its kubeconfig, its published ports and its output (the docker
+double keeps the host's images there too).
+A hostPort of 0 gets a free port of this machine, held until the node "starts"; -1 leaves
+the choice to the runtime at `docker run`: a free port then
+(`pkg/cluster/internal/providers/common/getport.go`). A create that fails once nodes exist
+deletes them unless --retain (create.go); SIM_KIND_CREATE_FAILS=1 makes kubeadm init fail,
+SIM_KIND_CREATE_SECONDS makes it take that long.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,10 +32,12 @@ from pathlib import Path
 import yaml
 
 from tests.sim.doubles import REPO_ROOT, scan_flags
-from tests.sim.doubles.docker import DAEMON_DOWN_MESSAGE, daemon_down
+from tests.sim.doubles.docker import DAEMON_DOWN_MESSAGE, add_image, daemon_down
 
 DEFAULT_VERSION = "v0.20.0"
 DEFAULT_CLUSTER_NAME = "kind"
+VALID_NAME = re.compile(r"[a-z0-9.-]+")
+CLUSTER_NAME_MAX = 50
 INGRESS_CONTAINER_PORT = 31080
 SIM_START_TIMEOUT = 120.0
 SIM_STOP_TIMEOUT = 15.0
@@ -224,12 +234,41 @@ def read_config_file(path: str) -> dict:
     return config
 
 
-def ingress_host_port(config: dict) -> int | None:
+def ingress_mapping(config: dict) -> dict | None:
     for node in config.get("nodes") or []:
         for mapping in node.get("extraPortMappings") or []:
             if int(mapping.get("containerPort", 0)) == INGRESS_CONTAINER_PORT:
-                return int(mapping["hostPort"])
+                return mapping
     return None
+
+
+def reserve_port(mapping: dict) -> tuple[int, socket.socket | None]:
+    """kind's PortOrGetFreePort: hostPort 0 (or unset) becomes a free port, whose listener is
+    held until the node container is started; -1 is the runtime's choice at `docker run` (no
+    listener held: nothing is reserved before); any other port is kept as given."""
+    port = int(mapping.get("hostPort") or 0)
+    if port > 0:
+        return port, None
+    if port == -1:
+        with socket.socket() as probe:
+            probe.bind((mapping.get("listenAddress") or "0.0.0.0", 0))
+            return probe.getsockname()[1], None
+    holder = socket.socket()
+    holder.bind((mapping.get("listenAddress") or "0.0.0.0", 0))
+    holder.listen()
+    return holder.getsockname()[1], holder
+
+
+def published_ports(container: str) -> dict[str, str] | None:
+    """`docker port` of a node container: "31080/tcp" -> "127.0.0.1:41234"; None when there
+    is no such container."""
+    name = container.removesuffix("-control-plane")
+    if not container.endswith("-control-plane") or name not in live_clusters():
+        return None
+    try:
+        return json.loads((cluster_dir(name) / "ports.json").read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def kubernetes_version(image: str) -> str:
@@ -259,7 +298,15 @@ def is_json(line: str) -> bool:
 def start_sim(name: str, version: str, ingress_port: int | None) -> None:
     """Start the simulated cluster detached from this process and wait for its ready line."""
     directory = cluster_dir(name)
-    directory.mkdir(parents=True)
+    try:
+        directory.mkdir(parents=True)
+    except FileExistsError:
+        # Another `kind create` of this name got past its check at the same moment.
+        raise KindError(
+            f'failed to create cluster: command "docker run --name {name}-control-plane ..." '
+            "failed with error: exit status 125\nCommand Output: docker: Error response from "
+            f'daemon: Conflict. The container name "/{name}-control-plane" is already in use.'
+        ) from None
     command = [
         sys.executable,
         "-m",
@@ -322,6 +369,22 @@ def stop_sim(name: str) -> None:
     shutil.rmtree(cluster_dir(name), ignore_errors=True)
 
 
+def check_name(name: str) -> None:
+    """kind's create.go: a warning above clusterNameMax (50), then Cluster.Validate's name rule
+    (pkg/internal/apis/config/validate.go), before any node exists."""
+    if len(name) > CLUSTER_NAME_MAX:
+        print(
+            f'cluster name "{name}" is probably too long, this might not work properly on some '
+            "systems",
+            file=sys.stderr,
+        )
+    if not VALID_NAME.fullmatch(name):
+        raise KindError(
+            f"failed to create cluster: '{name}' is not a valid cluster name, cluster names must "
+            f"match `^{VALID_NAME.pattern}$`"
+        )
+
+
 def create_cluster(flags: dict[str, str], version: str) -> int:
     ensure_docker()
     name = flags.get("name", DEFAULT_CLUSTER_NAME)
@@ -333,12 +396,44 @@ def create_cluster(flags: dict[str, str], version: str) -> int:
         raise KindError(
             f'failed to create cluster: node(s) already exist for a cluster with the name "{name}"'
         )
+    check_name(name)
     nodes = config.get("nodes") or [{"role": "control-plane"}]
     print(f'Creating cluster "{name}" ...', file=sys.stderr)
     status(f"Ensuring node image ({image.split('@', 1)[0]}) 🖼")
-    start_sim(name, k8s_version, ingress_host_port(config))
+    add_image(image)
+    mapping = ingress_mapping(config)
+    ports: dict[str, str] = {}
+    ingress_port = None
+    if mapping is not None:
+        ingress_port, holder = reserve_port(mapping)
+        if holder is not None:
+            holder.close()
+        address = mapping.get("listenAddress") or "0.0.0.0"
+        ports[f"{INGRESS_CONTAINER_PORT}/tcp"] = f"{address}:{ingress_port}"
+    try:
+        start_sim(name, k8s_version, ingress_port)
+    except KindError as error:
+        if "retain" not in flags and "Conflict" in str(error):
+            # kind deletes every node of the name when provisioning fails: the other's too.
+            stop_sim(name)
+        raise
+    (cluster_dir(name) / "ports.json").write_text(json.dumps(ports))
+    (cluster_dir(name) / "image").write_text(image + "\n")
     status("Preparing nodes " + "📦 " * len(nodes))
     status("Writing configuration 📜")
+    # kubeadm init on a slow machine.
+    time.sleep(float(os.environ.get("SIM_KIND_CREATE_SECONDS", "0")))
+    if os.environ.get("SIM_KIND_CREATE_FAILS") == "1":
+        print(" ✗ Starting control-plane 🕹️", file=sys.stderr)
+        if "retain" not in flags:
+            stop_sim(name)
+            remove_from_kubeconfig(name, target_kubeconfig(flags))
+        raise KindError(
+            'failed to create cluster: failed to init node with kubeadm: command "docker exec '
+            f"--privileged {name}-control-plane kubeadm init --skip-phases=preflight "
+            '--config=/kind/kubeadm.conf --skip-token-print --v=6" failed with error: exit '
+            "status 1"
+        )
     status("Starting control-plane 🕹️")
     status("Installing CNI 🔌")
     status("Installing StorageClass 💾")
@@ -347,7 +442,6 @@ def create_cluster(flags: dict[str, str], version: str) -> int:
     if flags.get("wait") and flags["wait"] not in ("0", "0s"):
         status(f"Waiting ≤ {flags['wait']} for control-plane = Ready ⏳")
         print(" • Ready after 0s 💚", file=sys.stderr)
-    (cluster_dir(name) / "image").write_text(image + "\n")
     kubeconfig = target_kubeconfig(flags)
     merge_kubeconfig(name, kubeconfig)
     print(f'Set kubectl context to "kind-{name}"', file=sys.stderr)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import ipaddress
 import json
 import os
 import queue
@@ -27,11 +28,23 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import yaml
 
 from tests.sim.doubles import scan_flags
+
+
+def _is_loopback(server: str) -> bool:
+    host = (urlsplit(server).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 DEFAULT_VERSION = "v1.11.0"
 DEFAULT_WAIT_TIMEOUT = 600
@@ -230,6 +243,9 @@ class KubeClient:
         self.server = cluster["server"].rstrip("/")
         self.default_namespace = namespace or chosen.get("namespace") or "default"
         self.session = requests.Session()
+        if _is_loopback(self.server):
+            # kn is a Go program: golang.org/x/net/http/httpproxy never proxies loopback.
+            self.session.trust_env = False
         self.session.headers["User-Agent"] = "kn/simulated"
         self.session.headers["Accept"] = "application/json"
         self.session.verify = self._ca(cluster)

@@ -41,6 +41,9 @@ Ref = tuple[str, str, str, str | None]  # apiVersion, kind, name, namespace
 
 OPERATOR_API = "operator.knative.dev/v1beta1"
 KO_DATA = "/var/run/ko"
+# Real-world seconds from a CR's deletion until its finalizer is done: the reconciler picks it
+# up from its workqueue and manifestival deletes the installed objects one request at a time.
+FINALIZE_SECONDS = 5.0
 # How often (real seconds) the full manifest is re-applied when nothing changed.
 REAPPLY_SECONDS = 1.0
 
@@ -265,6 +268,8 @@ class KnativeOperator(ReconcileLoop):
         self._applied: dict[tuple[str, str, str], tuple[Any, float]] = {}
         # ConfigMap -> the data last applied to it (manifestival's last-applied annotation).
         self._last_data: dict[Ref, dict] = {}
+        # CR -> when its finalization began (FINALIZE_SECONDS).
+        self._finalizing: dict[tuple[str, str, str], float] = {}
 
     def start(self, sim: Any) -> None:
         # operator-webhook for the CRs (webhooks.py).
@@ -313,6 +318,10 @@ class KnativeOperator(ReconcileLoop):
         meta = cr["metadata"]
         if meta.get("deletionTimestamp"):
             # FinalizeKind: delete what was installed (not CRDs / Namespaces), then let go.
+            began = self._finalizing.setdefault(key, time.monotonic())
+            if time.monotonic() - began < self.sim.clock.scaled(FINALIZE_SECONDS):
+                return
+            self._finalizing.pop(key, None)
             self._remove(self._installed.pop(key, []))
             self._applied.pop(key, None)
             if kind.finalizer in (meta.get("finalizers") or []):
