@@ -23,7 +23,12 @@ from fixtures.session import ensure_step
 def test_nodeinfo_still_answers(steps, kube, plan, ingress_endpoint):
     """at the end of the chapter, nodeinfo's URL still shows the node's information"""
     ensure_step(steps, "14.4")
-    url = (kube.get(SERVING_API, "Service", NAME, NAMESPACE) or {}).get("status", {}).get("url")
+    ksvc = kube.get(SERVING_API, "Service", NAME, NAMESPACE) or {}
+    deleted_at = ksvc.get("metadata", {}).get("deletionTimestamp")
+    assert not deleted_at, (
+        f"kubectl get ksvc {NAME}: being deleted (since {deleted_at}) at the end of the chapter"
+    )
+    url = ksvc.get("status", {}).get("url")
     assert url, f"kubectl get ksvc {NAME}: gone, or no URL, at the end of the chapter"
     unreachable = unreachable_through_kourier(NAME, url)
     if unreachable:

@@ -231,6 +231,31 @@ def test_an_interrupt_at_any_phase_leaves_nothing_behind(
         assert "waiting up to 300s for Deployment" not in run.log(), "interrupted in the apply"
 
 
+def test_an_interrupt_while_docker_is_checked_still_writes_summary_json(
+    tmp_path, sim_cluster, kind_env
+):
+    """The first thing a kind run does is ask Docker (`docker info`); pytest runs no
+    sessionfinish when that start is interrupted, so the verdict is written there."""
+    kind_env["SIM_DOCKER_INFO_SECONDS"] = "60"
+    run = start(tmp_path, sim_cluster, kind_env, "-m", "recipe_14_1")
+    try:
+        run.until(lambda: "docker info" in run.log(), "docker info")
+        run.interrupt()
+        run.process.wait(timeout=PHASE_TIMEOUT)
+    finally:
+        if run.process.poll() is None:
+            os.killpg(run.process.pid, signal.SIGKILL)
+            run.process.wait()
+    time.sleep(0.2)  # the reader thread's last lines
+    output = run.output()
+    assert run.process.returncode == 2, output
+    assert kind_clusters(kind_env) == [] and leftovers(kind_env, run.process.pid) == [], output
+    summary = json.loads(next(run.reports.glob("*/summary.json")).read_text())
+    assert summary["run"]["exit_status"] == 2
+    assert summary["run"]["interrupted_by"] == ["SIGINT"], output
+    assert recipes(summary)["14.1"]["step"] is None, "nothing ran"
+
+
 def test_a_cluster_that_cannot_be_deleted_is_the_last_line_with_its_command(
     tmp_path, sim_cluster, kind_env
 ):

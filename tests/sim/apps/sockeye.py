@@ -207,7 +207,10 @@ def parses_as_request_uri(text: str) -> bool:
     return not colon or port.isdigit() or port == ""
 
 
-WRITER_READY_SECONDS = 0.2
+# How long a broadcast waits for a writer thread before calling it busy: a Go writer is free
+# within microseconds; a Python thread on two loaded cores (the self-tests' xdist workers) may
+# need a good fraction of a second to be scheduled. Well below a simulated tick still.
+WRITER_READY_SECONDS = 1.0
 
 
 class _WebsocketClient:

@@ -9,7 +9,8 @@ section on stdout, the client's warnings on stderr first (prettyPrintClientInfo:
 `cli/command/container/port.go`, and the daemon-unreachable text of docker/docker
 `client/errors.go` (ErrorConnectionFailed).
 With SIM_DOCKER_DOWN=1 the daemon is unreachable; with SIM_DOCKER_BROKEN_PLUGIN=1 a CLI plugin is
-broken (as after a Docker Desktop upgrade); SIM_DOCKER_PULL_SECONDS makes a pull take that long.
+broken (as after a Docker Desktop upgrade); SIM_DOCKER_PULL_SECONDS makes a pull take that long,
+SIM_DOCKER_INFO_SECONDS `docker info`.
 Images and published ports are the Docker host's: they live beside the kind double's clusters.
 """
 
@@ -176,6 +177,8 @@ def format_flag(argv: list[str]) -> str | None:
 
 def info(argv: list[str]) -> int:
     template = format_flag(argv)
+    # A daemon slow to answer (Docker Desktop starting): SIM_DOCKER_INFO_SECONDS.
+    time.sleep(float(os.environ.get("SIM_DOCKER_INFO_SECONDS", "0")))
     if os.environ.get("SIM_DOCKER_BROKEN_PLUGIN") == "1" and template is None:
         print(BROKEN_PLUGIN_WARNING, file=sys.stderr)
     if daemon_down():
