@@ -25,6 +25,17 @@ NODE_FOR = {"book": "1.27.3", "1.14": "1.29.2", "1.23": "1.34.0"}
 CHAPTER_LB_IP = "127.0.0.2"
 
 
+def cookbook14(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """The `cookbook14` console script, as users run it, to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "cookbook14.cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def suites_command(reports: Path, *args: str) -> list[str]:
     """`pytest suites/` as users run it, with this test's reports folder."""
     return [

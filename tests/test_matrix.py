@@ -12,13 +12,19 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.launch import CHAPTER_MATRIX, ROOT, folder_name, kind_clusters, matrix_command
+from tests.launch import (
+    CHAPTER_MATRIX,
+    ROOT,
+    cookbook14,
+    folder_name,
+    kind_clusters,
+    matrix_command,
+)
 
 # Most matrix tests are about the matrix, not the recipes: two recipes keep them short.
 SELECTED = ("-m", "recipe_14_1 or recipe_14_2")
@@ -144,16 +150,6 @@ def test_an_interrupted_matrix_leaves_no_cluster(tmp_path, sim_cluster, kind_env
     assert {s["run"]["exit_status"] for s in interrupted} == {2}
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cookbook14.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
@@ -176,14 +172,14 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     ],
 )
 def test_a_bad_matrix_option_is_one_line_and_exit_4(tmp_path, args, expected):
-    result = cli("matrix", "--reports-dir", str(tmp_path), *args)
+    result = cookbook14("matrix", "--reports-dir", str(tmp_path), *args)
     assert result.returncode == 4, result.stdout + result.stderr
     assert result.stderr.startswith(expected) and result.stderr.count("\n") == 1, result.stderr
     assert not list(tmp_path.iterdir()), "nothing ran"
 
 
 def test_supported_is_the_book_and_the_three_newest_minors():
-    result = cli("versions", "--versions", "supported,1.14,book")
+    result = cookbook14("versions", "--versions", "supported,1.14,book")
     assert json.loads(result.stdout) == ["book", "1.21", "1.22", "1.23", "1.14"]
 
 

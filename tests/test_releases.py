@@ -5,28 +5,17 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import requests
 import yaml
 
 from cookbook14 import upstream
 from cookbook14.catalog import Catalog, Version
-from tests.launch import ROOT, existing, recipes, run_suites, suites_command
+from tests.launch import ROOT, cookbook14, existing, recipes, run_suites, suites_command
 from tests.sim.mirror.releases import newer_versions
 
 CATALOG = Catalog.load()
 NEWER_PATCH, NEWER_MINOR = newer_versions(CATALOG.data)
-
-
-def cookbook14(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cookbook14.cli", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_the_mirror_lists_releases_like_github_with_pages(shared_sim_cluster):
