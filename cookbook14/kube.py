@@ -482,7 +482,9 @@ class Kube:
                 log.info("%s: %s (attempt %d), retrying", what, self._contact.cause, attempt)
             else:
                 return result
-            # Nothing can be done with a server that is failing: back off and try again.
+            # Kept a sleep, not a watch: this is a request to a server that refused or did not
+            # answer, so there is nothing to watch; bounded by RETRY_ATTEMPTS and the silence
+            # limit (UNREACHABLE_LIMIT).
             time.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_DELAY)
 

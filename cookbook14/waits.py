@@ -114,7 +114,9 @@ def wait(
                 state, resource_version = _list(kube, watched)
                 observation = check(state)
             elif error.transient:
-                # The API server is failing or unreachable: nothing to watch, so back off.
+                # Kept a sleep, not a watch: the watch itself is what failed (5xx, no
+                # connection), so nothing can be watched until the server answers again;
+                # bounded by the wait's deadline and the API's silence limit.
                 log.info("waiting for %s: %s; retrying in %.1fs", what, error, backoff)
                 silence = kube.silence()
                 if silence:
