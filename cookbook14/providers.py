@@ -40,7 +40,7 @@ from cookbook14.tools import (
     resolve_kind,
     run,
 )
-from cookbook14.waits import Watched, every_condition_true, wait
+from cookbook14.waits import Watched, condition_is_true, wait
 
 log = logging.getLogger(__name__)
 KOURIER_NODE_PORT = 31080
@@ -230,7 +230,7 @@ class KindProvider:
         wait(
             kube,
             Watched("v1", "Node"),
-            every_condition_true("Ready"),
+            condition_is_true("Ready"),
             self.plan.deadlines["deployment_available"],
             f"the nodes of kind cluster {name} to be Ready",
             progress,

@@ -214,11 +214,6 @@ def condition_is_true(condition_type: str, count: int = 1) -> Check:
     return check
 
 
-def every_condition_true(condition_type: str) -> Check:
-    """Every object, at least one, with the condition True (e.g. all nodes Ready)."""
-    return condition_is_true(condition_type)
-
-
 def _has_condition(obj: dict, condition_type: str) -> Observation:
     conditions = conditions_of(obj)
     match = next((c for c in conditions if c.type == condition_type), None)

@@ -17,7 +17,6 @@ from cookbook14.plan import WaitFor
 from cookbook14.waits import (
     Watched,
     condition_is_true,
-    every_condition_true,
     wait,
     wait_for,
     workload_available,
@@ -412,14 +411,14 @@ def test_a_wait_for_one_object_ignores_its_ready_neighbours(sim_cluster):
         wait(kube, GEAR, condition_is_true("Ready"), 1, "Widget gear Ready")
 
 
-def test_every_condition_true_waits_for_each_object():
+def test_a_condition_wait_over_a_selection_waits_for_each_object():
     def node(name: str, ready: str) -> dict:
         return {
             "metadata": {"name": name},
             "status": {"conditions": [{"type": "Ready", "status": ready}]},
         }
 
-    check = every_condition_true("Ready")
+    check = condition_is_true("Ready")
     assert not check({}).done, "no object yet is not all ready"
     assert not check({"/a": node("a", "True"), "/b": node("b", "False")}).done
     assert check({"/a": node("a", "True"), "/b": node("b", "True")}).done

@@ -25,7 +25,7 @@ from cookbook14.providers import (
     detect_ingress_endpoint,
     ingress_endpoint_for,
 )
-from cookbook14.waits import Watched, every_condition_true, wait
+from cookbook14.waits import Watched, condition_is_true, wait
 from tests.launch import ROOT
 from tests.sim.doubles import BIN_DIR
 
@@ -212,7 +212,7 @@ def test_kourier_is_reached_on_the_host_port_docker_bound(tmp_path, docker_host)
         wait(
             kube,
             Watched("v1", "Pod", "default", label_selector="app=gateway"),
-            every_condition_true("Ready"),
+            condition_is_true("Ready"),
             120,
             "the gateway pod to be Ready",
         )

@@ -303,6 +303,37 @@ def test_server_side_apply_conflicts_with_fields_an_updater_owns(sim_cluster: Si
     )
 
 
+def test_a_patch_is_applied_again_when_a_controller_writes_in_between(
+    sim_cluster: SimCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A patch without a resourceVersion never gets 409 from a concurrent write (the apiserver
+    re-reads and re-applies it); one that names an old resourceVersion does."""
+    core = client.CoreV1Api(api_client(sim_cluster))
+    core.create_namespaced_config_map(
+        "default", {"metadata": {"name": "raced"}, "data": {"user": "1"}}
+    )
+    store = sim_cluster.store
+    update = store.update
+    raced: list[str] = []
+
+    def controller_writes_first(obj: dict, *args, **kwargs) -> dict:
+        if not raced:
+            live = store.get("v1", "ConfigMap", "raced", "default")
+            raced.append(live["metadata"]["resourceVersion"])
+            update({**live, "data": {**live["data"], "controller": "1"}})
+        return update(obj, *args, **kwargs)
+
+    monkeypatch.setattr(store, "update", controller_writes_first)
+    patched = core.patch_namespaced_config_map("raced", "default", {"data": {"user": "2"}})
+    assert raced, "the controller's write did not land between the patch's read and write"
+    assert patched.data == {"user": "2", "controller": "1"}
+    with pytest.raises(ApiException) as stale:
+        core.patch_namespaced_config_map(
+            "raced", "default", {"metadata": {"resourceVersion": raced[0]}, "data": {"user": "3"}}
+        )
+    assert stale.value.status == 409
+
+
 def test_merge_strategic_and_json_patches_change_objects(sim_cluster: SimCluster) -> None:
     apps = client.AppsV1Api(api_client(sim_cluster))
     apps.create_namespaced_deployment(

@@ -29,6 +29,7 @@ from tests.sim.faults import SLOW_POD_LOGS, SLOW_POD_LOGS_SECONDS, Faults
 from tests.sim.store import (
     BUILTIN_TYPES,
     BadRequest,
+    Conflict,
     Expired,
     Forbidden,
     Invalid,
@@ -46,6 +47,8 @@ WATCH_IDLE_DROP_SECONDS = 1.0
 BOOKMARK_INTERVAL_SECONDS = 0.5
 DEFAULT_WATCH_TIMEOUT_SECONDS = 1800
 TABLE_MEDIA = "as=Table"
+# maxRetryWhenPatchConflicts of apiserver handlers/patch.go
+PATCH_CONFLICT_ATTEMPTS = 5
 
 
 class UnsupportedMediaType(StoreError):
@@ -1426,20 +1429,33 @@ class _Handler(BaseHTTPRequestHandler):
             patch = json.loads(body.decode() or "null")
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise BadRequest(f"error decoding patch: {error}") from None
-        if content_type == "application/json-patch+json":
-            if not isinstance(patch, list):
-                raise BadRequest(
-                    "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
-                )
-            patched = json_patch(live, patch)
-        elif not isinstance(patch, dict):
+        if content_type == "application/json-patch+json" and not isinstance(patch, list):
+            raise BadRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        if content_type != "application/json-patch+json" and not isinstance(patch, dict):
             raise BadRequest("json: cannot unmarshal into Go value of type map[string]interface")
-        elif content_type == "application/merge-patch+json":
-            patched = json_merge_patch(live, patch)
-        else:
-            patched = strategic_merge_patch(live, patch)
-        patched = self._check_identity(patched, rtype, namespace, name)
-        self._write(rtype, namespace, name, subresource, query, patched)
+        # The patch handler applies the patch inside GuaranteedUpdate, which re-reads the object
+        # and applies the patch again when a controller wrote in between; only a patch that
+        # names a resourceVersion itself gets the 409 (apiserver handlers/patch.go).
+        for attempt in range(PATCH_CONFLICT_ATTEMPTS):
+            if content_type == "application/json-patch+json":
+                patched = json_patch(live, patch)
+            elif content_type == "application/merge-patch+json":
+                patched = json_merge_patch(live, patch)
+            else:
+                patched = strategic_merge_patch(live, patch)
+            patched = self._check_identity(patched, rtype, namespace, name)
+            names_its_version = (
+                patched["metadata"].get("resourceVersion") != live["metadata"]["resourceVersion"]
+            )
+            try:
+                self._write(rtype, namespace, name, subresource, query, patched)
+                return
+            except Conflict:
+                if names_its_version or attempt == PATCH_CONFLICT_ATTEMPTS - 1:
+                    raise
+            live = store.get(rtype.api_version, rtype.kind, name, namespace)
+            if live is None:
+                raise _not_found(rtype, name)
 
     def _apply(
         self,

@@ -301,7 +301,13 @@ class KubeControllers(ReconcileLoop):
 
     # --- Deployments ------------------------------------------------------------------------
 
-    def _reconcile_deployment(self, deploy: Obj) -> None:
+    def _reconcile_deployment(self, listed: Obj) -> None:
+        # Read again: under load a pass takes long enough for the list to be stale, and pods
+        # deleted for a replica count already changed back would be lost for nothing.
+        meta = listed["metadata"]
+        deploy = self.store.get("apps/v1", "Deployment", meta["name"], meta["namespace"])
+        if deploy is None:
+            return
         meta, spec = deploy["metadata"], deploy["spec"]
         namespace, name = meta["namespace"], meta["name"]
         desired = spec.get("replicas", 1)

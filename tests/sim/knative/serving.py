@@ -177,10 +177,10 @@ class ServingController(ReconcileLoop):
         ) or {}
         revision_timeout = self.sim.clock.scaled(float(spec.get("timeoutSeconds") or 300))
         deadline = time.monotonic() + min(timeout, revision_timeout)
-        port = self._serving_port(namespace, revision)
-        if port is not None:
-            return port
         with self._lock:
+            port = self._serving_port(namespace, revision)
+            if port is not None:
+                return port
             self._activating[key] = self._activating.get(key, 0) + 1
         self._wake_now()
         try:
@@ -209,6 +209,9 @@ class ServingController(ReconcileLoop):
         self._on_change("MODIFIED", {"kind": "Activation"})
 
     def _serving_port(self, namespace: str, revision: str) -> int | None:
+        deployment = self.store.get("apps/v1", "Deployment", f"{revision}-deployment", namespace)
+        if not (deployment or {}).get("spec", {}).get("replicas"):
+            return None  # scaled to zero: its pods are no longer the activator's endpoints
         for pod in self.store.list(
             "v1", "Pod", namespace, labels={"serving.knative.dev/revision": revision}
         ):
@@ -855,7 +858,8 @@ class ServingController(ReconcileLoop):
             if self._in_flight.get(key):
                 self._last_request[key] = time.monotonic()
             self._proxy_since.setdefault(key, time.monotonic())
-            idle = time.monotonic() - self._last_request[key]
+            last_request = self._last_request[key]
+            idle = time.monotonic() - last_request
             activating = key in self._activating
         current = (deployment or {}).get("spec", {}).get("replicas", 1)
         if ((deployment or {}).get("status") or {}).get("readyReplicas"):
@@ -865,8 +869,7 @@ class ServingController(ReconcileLoop):
         if deployment is None:
             self._create_revision_deployment(revision, config, desired)
         elif current != desired:
-            deployment["spec"]["replicas"] = desired
-            self.store.update(deployment)
+            self._scale(key, deployment, desired, last_request)
         self._ensure_pod_autoscaler(revision, desired, deployment, inactive)
         self._ensure_revision_services(revision)
         ready_pods = ((deployment or {}).get("status") or {}).get("readyReplicas", 0)
@@ -1028,6 +1031,23 @@ class ServingController(ReconcileLoop):
         ):
             return 0
         return current
+
+    def _scale(
+        self, key: tuple[str, str], deployment: Obj, desired: int, last_request: float
+    ) -> None:
+        """Write the revision Deployment's replicas. Scaling to zero is decided again and
+        written under the lock the activator takes: a request that came in since the decision
+        keeps the pod (the KPA counts the activator's requests), and no request is handed a pod
+        that is being scaled away (the activator drops it from its endpoints at once)."""
+        with self._lock:
+            if desired == 0 and (
+                self._in_flight.get(key)
+                or key in self._activating
+                or self._last_request.get(key) != last_request
+            ):
+                return
+            deployment["spec"]["replicas"] = desired
+            self.store.update(deployment)
 
     def _create_revision_deployment(self, revision: Obj, config: dict, replicas: int) -> None:
         meta = revision["metadata"]
