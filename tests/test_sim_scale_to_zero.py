@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,7 @@ from tests.sim.doubles import REPO_ROOT
 from tests.sim.doubles.kn import ROOT_HELP
 from tests.sim.mirror import binaries
 from tests.test_sim_operator import SERVING_CR, install_serving
-from tests.test_sim_serving import create_ksvc, nodeinfo, through_ingress
+from tests.test_sim_serving import _serving_controller, create_ksvc, nodeinfo, through_ingress
 
 SERVING = "serving.knative.dev/v1"
 AUTOSCALING = "autoscaling.internal.knative.dev/v1alpha1"
@@ -107,6 +108,33 @@ def test_a_request_before_the_scale_down_makes_the_pa_active_again(serving: SimC
     assert response.text.startswith(f"Hostname: {pod['metadata']['name']}\n"), "no cold start"
     wait_until(lambda: condition(pa(serving), "Active").get("status") == "True", timeout=10)
     assert replicas(serving) == 1
+
+
+def test_a_pod_being_scaled_away_is_handed_no_request(
+    serving: SimCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the Deployment is at 0 the pod is out of the activator's endpoints, even while
+    the ReplicaSet controller has yet to delete it: a websocket opened on it would be cut."""
+    create_ksvc(serving, nodeinfo("sleepy", window="6s"))
+    wait_until(lambda: condition(revision(serving), "Active").get("status") == "True", timeout=10)
+    released = threading.Event()
+    delete = serving.store.delete
+
+    def pods_go_when_released(api_version: str, kind: str, *args, **kwargs) -> dict | None:
+        if kind == "Pod":
+            released.wait(30)
+        return delete(api_version, kind, *args, **kwargs)
+
+    monkeypatch.setattr(serving.store, "delete", pods_go_when_released)
+    try:
+        wait_until(lambda: replicas(serving) == 0, timeout=15)
+        # The activator's scale-up is held too, so nothing but the doomed pod could answer.
+        monkeypatch.setattr(_serving_controller(serving), "reconcile", lambda: None)
+        assert pods(serving) and not terminating(pods(serving))
+        with pytest.raises(TimeoutError):
+            serving.network.pod_port_for_host(HOST, 0.5, external_only=True)
+    finally:
+        released.set()
 
 
 def test_autoscaler_settings_are_read_with_defaults_for_missing_keys(
