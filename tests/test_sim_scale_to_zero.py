@@ -62,27 +62,91 @@ def serving(make_sim_cluster: Callable[..., SimCluster]) -> SimCluster:
     return sim
 
 
+class Timeline:
+    """Every change to the objects of the `sleepy` revision, in commit order (resourceVersion).
+    Its stages last a fraction of a real second at this time scale (a 6 s window is 0.3 s): a
+    test polling them would miss one when its thread is not scheduled that long on a loaded
+    machine; a subscription sees them all."""
+
+    def __init__(self, sim: SimCluster) -> None:
+        self._changes: list[tuple[int, float, str, dict]] = []
+        self._lock = threading.Lock()
+        sim.store.subscribe(self._record)
+
+    def _record(self, event_type: str, obj: dict) -> None:
+        meta = obj["metadata"]
+        if meta.get("namespace") != "default" or obj["kind"] not in (
+            "Revision",
+            "PodAutoscaler",
+            "Deployment",
+            "Pod",
+        ):
+            return
+        with self._lock:
+            self._changes.append((int(meta["resourceVersion"]), time.monotonic(), event_type, obj))
+
+    def states(self) -> list[SimpleNamespace]:
+        """What the cluster held after each change: revision, pa, replicas, pods, when."""
+        with self._lock:
+            changes = sorted(self._changes, key=lambda change: change[0])
+        current: dict[tuple[str, str], dict] = {}
+        states = []
+        for _, when, event_type, obj in changes:
+            key = (obj["kind"], obj["metadata"]["name"])
+            if event_type == "DELETED":
+                current.pop(key, None)
+            else:
+                current[key] = obj
+            deployment = current.get(("Deployment", "sleepy-00001-deployment"), {})
+            states.append(
+                SimpleNamespace(
+                    when=when,
+                    revision=current.get(("Revision", "sleepy-00001"), {}),
+                    pa=current.get(("PodAutoscaler", "sleepy-00001"), {}),
+                    replicas=deployment.get("spec", {}).get("replicas"),
+                    pods=[
+                        o
+                        for (kind, _), o in current.items()
+                        if kind == "Pod"
+                        and o["metadata"].get("labels", {}).get("serving.knative.dev/revision")
+                        == "sleepy-00001"
+                    ],
+                )
+            )
+        return states
+
+
+def first(states: list[SimpleNamespace], predicate: Callable, after: int = -1) -> int:
+    found = next((i for i, state in enumerate(states) if i > after and predicate(state)), None)
+    assert found is not None, f"no such state after #{after} among {len(states)}"
+    return found
+
+
 def test_scale_to_zero_goes_in_stages(serving: SimCluster) -> None:
+    timeline = Timeline(serving)
     create_ksvc(serving, nodeinfo("sleepy", window="6s"))
-    wait_until(lambda: condition(revision(serving), "Active").get("status") == "True", timeout=10)
+    wait_until(lambda: replicas(serving) == 0 and not pods(serving), timeout=30)
+    states = timeline.states()
+    active = first(states, lambda s: condition(s.revision, "Active").get("status") == "True")
     # Stage 1: a stable window without traffic makes the PA inactive; its pod is still there.
-    wait_until(lambda: inactive(pa(serving)), timeout=10)
-    assert len(pods(serving)) == 1 and replicas(serving) == 1
-    assert not pods(serving)[0]["metadata"].get("deletionTimestamp")
-    ready = condition(pa(serving), "Ready")
+    pa_inactive = first(states, lambda s: inactive(s.pa), after=active)
+    stage = states[pa_inactive]
+    assert stage.replicas == 1 and len(stage.pods) == 1 and not terminating(stage.pods)
+    ready = condition(stage.pa, "Ready")
     assert (ready["status"], ready["reason"]) == ("False", "NoTraffic")
-    wait_until(lambda: inactive(revision(serving)), timeout=10)
-    assert condition(revision(serving), "Ready")["status"] == "True"
+    revision_inactive = first(states, lambda s: inactive(s.revision), after=active)
+    assert condition(states[revision_inactive].revision, "Ready")["status"] == "True"
     # Stage 2: the scaler re-checks and scales the Deployment to 0; the pod drains, Terminating.
-    wait_until(lambda: replicas(serving) == 0, timeout=10)
-    scaled_at = time.monotonic()
-    draining = wait_until(lambda: terminating(pods(serving)), timeout=10)
-    assert len(draining) == 1
-    assert draining[0]["metadata"]["deletionGracePeriodSeconds"] == 300
-    wait_until(lambda: condition(pods(serving)[0], "Ready")["status"] == "False", timeout=10)
+    scaled = first(states, lambda s: s.replicas == 0, after=pa_inactive)
+    draining = first(states, lambda s: terminating(s.pods), after=scaled)
+    (pod,) = states[draining].pods
+    assert pod["metadata"]["deletionGracePeriodSeconds"] == 300
+    unready = first(
+        states, lambda s: s.pods and condition(s.pods[0], "Ready")["status"] == "False", draining
+    )
     # Stage 3: once queue-proxy's 30 s drain is over, no pod is left.
-    wait_until(lambda: not pods(serving), timeout=15)
-    assert time.monotonic() - scaled_at >= serving.clock.scaled(30) * 0.9
+    gone = first(states, lambda s: not s.pods, after=unready)
+    assert states[gone].when - states[scaled].when >= serving.clock.scaled(30) * 0.9
     assert inactive(pa(serving)) and condition(pa(serving), "Ready")["status"] == "False"
     assert inactive(revision(serving)) and condition(revision(serving), "Ready")["status"] == "True"
 
@@ -100,7 +164,17 @@ def test_a_cold_start_while_the_last_pod_drains_sees_two_pods(serving: SimCluste
     assert condition(revision(serving), "Active")["status"] == "True"
 
 
-def test_a_request_before_the_scale_down_makes_the_pa_active_again(serving: SimCluster) -> None:
+def test_a_request_before_the_scale_down_makes_the_pa_active_again(
+    make_sim_cluster: Callable[..., SimCluster],
+) -> None:
+    serving = make_sim_cluster()
+    # A pod retention period keeps the inactive pod for 3 real seconds, not the 0.15 s of the
+    # scaler's re-check: the request lands before the scale-down on a loaded machine too.
+    config = {
+        **SERVING_CR["spec"]["config"],
+        "autoscaler": {"scale-to-zero-pod-retention-period": "60s"},
+    }
+    install_serving(serving, {**SERVING_CR, "spec": {**SERVING_CR["spec"], "config": config}})
     create_ksvc(serving, nodeinfo("sleepy", window="6s"))
     wait_until(lambda: inactive(pa(serving)), timeout=15)
     (pod,) = pods(serving)
