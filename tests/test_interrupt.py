@@ -17,6 +17,7 @@ import signal
 import subprocess
 import threading
 import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -333,3 +334,28 @@ def test_a_ctrl_c_while_a_deletion_starts_waits_for_it(ctrl_c_while_starting, tm
     with pytest.raises(KeyboardInterrupt):
         run(["sh", "-c", f"sleep 0.5; touch {done}"], finish_on_interrupt=True)
     assert done.exists(), "the deletion was cut short or left to run on its own"
+
+
+def test_an_interrupt_landing_where_python_has_no_line_is_still_reported() -> None:
+    """Seen under load: the signal landed on an instruction without a line number (urllib3),
+    and pytest's report of the interrupt failed on that traceback entry (exit 1)."""
+    from fixtures.session import pytest_keyboard_interrupt
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    try:
+        interrupted()
+    except KeyboardInterrupt as caught:
+        error = caught
+    head = error.__traceback__
+    # An entry whose instruction offset maps to no line, as CPython 3.11 leaves one.
+    lineless = types.TracebackType(head.tb_next, head.tb_next.tb_frame, 10**6, -1)
+    assert lineless.tb_lineno is None
+    head.tb_next = lineless
+    with pytest.raises(TypeError):
+        pytest.ExceptionInfo.from_exception(error).getrepr(funcargs=True)
+    excinfo = pytest.ExceptionInfo.from_exception(error)
+    pytest_keyboard_interrupt(excinfo)
+    report = str(excinfo.getrepr(funcargs=True))
+    assert "raise KeyboardInterrupt" in report and "KeyboardInterrupt" in report
