@@ -44,8 +44,6 @@ from cookbook14.waits import Watched, condition_is_true, wait
 
 log = logging.getLogger(__name__)
 KOURIER_NODE_PORT = 31080
-# Where the harness notes, in the cluster itself, the host port it mapped to Kourier, so that
-# a reused cluster is reachable again.
 
 
 @dataclass

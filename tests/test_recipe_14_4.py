@@ -10,9 +10,10 @@ import os
 import pytest
 
 from cookbook14.catalog import Catalog
+from cookbook14.errors import HarnessError
 from cookbook14.options import Options
 from cookbook14.plan import WINDOW_ANNOTATION, build_plan
-from cookbook14.recipes.service import why_not_ready
+from cookbook14.recipes.service import unreachable_through_kourier, why_not_ready
 from tests.launch import (
     CHAPTER_MATRIX,
     chapter_on_existing,
@@ -222,3 +223,14 @@ def test_a_rerun_on_the_same_cluster_passes_again(tmp_path, sim_cluster, cache_e
         )
         assert result.returncode == 0, result.stdout + result.stderr
         assert_14_3_and_14_4_passed(summary, result.stdout + result.stderr)
+
+
+def test_a_service_without_a_url_fails_rather_than_skips():
+    """A cluster-local URL is a reason to skip the checks through Kourier; no URL is a broken
+    Service, and the check that needs it fails."""
+    with pytest.raises(HarnessError, match="Knative Service sockeye has no URL"):
+        unreachable_through_kourier("sockeye", "")
+    assert "cluster-local" in unreachable_through_kourier(
+        "sockeye", "http://sockeye.default.svc.cluster.local"
+    )
+    assert unreachable_through_kourier("sockeye", "http://sockeye.default.example.com") is None

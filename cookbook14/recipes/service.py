@@ -192,10 +192,14 @@ def host_of(url: str) -> str:
 
 def unreachable_through_kourier(name: str, url: str) -> str | None:
     """Why a Knative Service's URL cannot be reached from this machine through Kourier's
-    gateway (it answers 404 for cluster-local hosts), or None when it can."""
+    gateway (it answers 404 for cluster-local hosts), or None when it can. No URL at all is
+    not a reason to skip: the Service is broken, and that is raised."""
     host = host_of(url)
     if not host:
-        return f"{name} has no URL"
+        raise HarnessError(
+            f"Knative Service {name} has no URL (status.url {url!r}): Serving never routed it; "
+            f"see `kubectl get ksvc {name}` and its Ready condition"
+        )
     if host.endswith(CLUSTER_LOCAL_DOMAIN):
         return (
             f"{name}'s URL {url} is cluster-local: config-domain sets no domain, so Kourier "
