@@ -457,7 +457,9 @@ def test_pingsource_written_as_v1beta2_becomes_ready(operator_cluster: Cluster) 
                 cluster.core.read_namespaced_pod_log(pod, "default", container="user-container")
                 for pod in cluster.sockeye_pods()
             )
-            return log if block in log else None
+            # Lines are appended one by one: the block is whole once its empty line is there.
+            start = log.find(block)
+            return log if start >= 0 and "\n\n" in log[start:] else None
 
         log = wait_until(sockeyes_log_with_the_event, WAIT_SECONDS)
         printed = log[log.index(block) :].split("\n\n", 1)[0]
