@@ -240,7 +240,12 @@ class KindProvider:
             host_port = published_port(runtime, f"{name}-control-plane", KOURIER_NODE_PORT)
         except ToolError as error:
             if not reused:
-                raise
+                raise ToolError(
+                    f"the kind cluster {name} this run created publishes no host port for "
+                    f"Kourier's NodePort {KOURIER_NODE_PORT}, though its kind-config.yaml maps "
+                    f"it ({error}); see the Ports of `{runtime.name} inspect {name}-control-plane`"
+                    f", or delete the cluster and run again"
+                ) from None
             host_port = None
             if self.options.ingress_endpoint is None:
                 warnings.append(

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from cookbook14.errors import HarnessError
+from cookbook14.errors import HarnessError, WaitTimeout
 from cookbook14.plan import FAST_WINDOW, KN_NAMESPACE, WINDOW_ANNOTATION, WaitFor
 from cookbook14.recipes.service import (
     FIRST_REVISION,
@@ -28,6 +28,7 @@ from cookbook14.recipes.service import (
     get_through_ingress,
     host_of,
     revision_pods,
+    steady_traffic,
     unreachable_through_kourier,
     wait_for_no_traffic,
     wait_until_no_pods,
@@ -122,12 +123,18 @@ def test_nodeinfo_answers_through_kourier_with_the_nodes_information(
 
 
 def test_nodeinfo_pods_run_two_of_two(kube, plan, ingress_endpoint, nodeinfo_host):
-    # A request first: at zero (a rerun) nodeinfo has no pod until one comes.
-    get_through_ingress(ingress_endpoint, nodeinfo_host, plan.deadlines["cold_start_request"])
-    pods = wait_for(
-        kube,
-        WaitFor("v1", "Pod", None, NAMESPACE, "pods:1", plan.deadlines["pods"], SERVICE_SELECTOR),
+    # Traffic while the check looks: at zero (a rerun) nodeinfo has no pod until a request
+    # comes, and one request alone lets the pod go again after --fast's short window.
+    wanted = WaitFor(
+        "v1", "Pod", None, NAMESPACE, "pods:1", plan.deadlines["pods"], SERVICE_SELECTOR
     )
+    with steady_traffic(
+        ingress_endpoint, nodeinfo_host, plan.deadlines["cold_start_request"]
+    ) as failures:
+        try:
+            pods = wait_for(kube, wanted)
+        except WaitTimeout as error:
+            pytest.fail(f"{error}\nfailed requests meanwhile: {failures or 'none'}", pytrace=False)
     for pod in pods.values():
         containers = [c["name"] for c in pod["spec"]["containers"]]
         assert sorted(containers) == ["queue-proxy", "user-container"], (

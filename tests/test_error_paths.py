@@ -499,10 +499,16 @@ def test_a_cluster_that_cannot_be_deleted_is_a_warning_not_a_failure(
     wrapper.chmod(0o755)
     kind_env["PATH"] = f"{wrapper.parent}:{kind_env['PATH']}"
     result, summary = run_suites(
-        tmp_path / "reports", *kind_args(sim_cluster, "stuck", "-m", "recipe_14_1"), env=kind_env
+        tmp_path / "reports",
+        *kind_args(sim_cluster, "stuck", "-m", "recipe_14_1", "--cleanup"),
+        env=kind_env,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert summary["run"]["exit_status"] == 0
+    # The cluster stays, so --cleanup removes what the run installed rather than call it moot.
+    cleanup = summary["cluster"]["cleanup"]
+    assert not cleanup["done"].startswith("not needed"), cleanup
+    assert cleanup["removed"] and not cleanup["left"], cleanup
     assert recipes(summary)["14.1"]["outcome"] == "passed"
     warning = next(w for w in summary["warnings"] if w.startswith("could not delete the cluster"))
     assert warning.startswith(
@@ -601,3 +607,33 @@ def test_a_kind_clusters_kubeconfig_is_readable_by_its_owner_only(tmp_path):
     assert path == tmp_path / "cache" / "kubeconfigs" / "e2e.yaml"
     assert path.stat().st_mode & 0o7777 == 0o600, oct(path.stat().st_mode)
     assert path.parent.stat().st_mode & 0o7777 == 0o700, oct(path.parent.stat().st_mode)
+
+
+def test_a_created_cluster_without_kouriers_host_port_says_what_to_look_at(
+    tmp_path, sim_cluster, kind_env
+):
+    # A docker on PATH before the double whose `port` finds no binding, as when the node
+    # container was started without kind-config.yaml's extraPortMappings.
+    wrapper = tmp_path / "bin" / "docker"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = port ]; then\n'
+        "  echo \"Error: No public port '31080/tcp' published for $2\" >&2\n"
+        "  exit 1\n"
+        "fi\n"
+        f'exec {BIN_DIR / "docker"} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    kind_env["PATH"] = f"{wrapper.parent}:{kind_env['PATH']}"
+    result, summary = run_suites(
+        tmp_path / "reports", *kind_args(sim_cluster, "portless", "-m", "recipe_14_1"), env=kind_env
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert (
+        "the kind cluster portless this run created publishes no host port for Kourier's "
+        "NodePort 31080" in summary["cluster"]["error"]
+    ), summary["cluster"]
+    assert "`docker inspect portless-control-plane`" in summary["cluster"]["error"]
+    assert "No public port '31080/tcp' published" in summary["cluster"]["error"]
+    assert kind_clusters(kind_env) == [], "the cluster it created is deleted"

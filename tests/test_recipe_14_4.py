@@ -6,6 +6,7 @@ cause while the checks that depend on it are reported blocked."""
 from __future__ import annotations
 
 import os
+import threading
 
 import pytest
 
@@ -13,7 +14,11 @@ from cookbook14.catalog import Catalog
 from cookbook14.errors import HarnessError
 from cookbook14.options import Options
 from cookbook14.plan import WINDOW_ANNOTATION, build_plan
-from cookbook14.recipes.service import unreachable_through_kourier, why_not_ready
+from cookbook14.recipes.service import (
+    steady_traffic,
+    unreachable_through_kourier,
+    why_not_ready,
+)
 from tests.launch import (
     CHAPTER_MATRIX,
     chapter_on_existing,
@@ -21,6 +26,8 @@ from tests.launch import (
     recipes,
     run_suites,
 )
+from tests.test_sim_operator import install_serving
+from tests.test_sim_serving import _serving_controller, create_ksvc, nodeinfo
 
 SELECT = ("-m", "recipe_14_3 or recipe_14_4")
 DOMAIN = ("--domain", "127.0.0.1.sslip.io")
@@ -234,3 +241,35 @@ def test_a_service_without_a_url_fails_rather_than_skips():
         "sockeye", "http://sockeye.default.svc.cluster.local"
     )
     assert unreachable_through_kourier("sockeye", "http://sockeye.default.example.com") is None
+
+
+def test_steady_traffic_keeps_a_short_window_revision_at_one_pod(sim_cluster, monkeypatch):
+    """14.4's 2/2 check looks at nodeinfo's pod under steady traffic: with --fast's 6 s window a
+    single request lets the pod go before a loaded machine lists it. Held for twice the time
+    the autoscaler takes to zero without traffic (window, 3 s re-check, 30 s grace), the
+    revision never leaves one pod; no request is in flight once the block has ended."""
+    install_serving(sim_cluster)
+    create_ksvc(sim_cluster, nodeinfo("sleepy", window="6s"))
+    serving = _serving_controller(sim_cluster)
+    requests_seen: list[str] = []
+    record_request = serving.record_request
+
+    def count(namespace: str, revision: str) -> None:
+        requests_seen.append(revision)
+        record_request(namespace, revision)
+
+    monkeypatch.setattr(serving, "record_request", count)
+    replicas: list[int] = []
+
+    def record(event_type: str, obj: dict) -> None:
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "sleepy-00001-deployment":
+            replicas.append(obj["spec"]["replicas"])
+
+    sim_cluster.store.subscribe(record)
+    host, port = sim_cluster.ingress_endpoint.rsplit(":", 1)
+    with steady_traffic((host, int(port)), "sleepy.default.127.0.0.1.sslip.io", 30) as failures:
+        threading.Event().wait(sim_cluster.clock.scaled(6 + 3 + 30) * 2)
+    assert failures == []
+    assert 0 not in replicas, f"the revision scaled to zero under steady traffic: {replicas}"
+    assert len(requests_seen) > 1, f"steady traffic sent {len(requests_seen)} request(s)"
+    assert not [t for t in threading.enumerate() if t.name.startswith("steady traffic to ")]

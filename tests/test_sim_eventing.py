@@ -258,8 +258,8 @@ def test_integrationsources_arrive_with_1_17() -> None:
 
 
 def test_sockeye_prints_and_broadcasts_like_sdk_go_2_3() -> None:
-    lines: list[str] = []
-    app = SockeyeApp("sockeye-00001-deployment-5d5df6c7-gv2j4", lines.append, None)
+    writes: list[str] = []
+    app = SockeyeApp("sockeye-00001-deployment-5d5df6c7-gv2j4", writes.append, None)
     port = app.start()
     try:
         socket = websocket.create_connection(
@@ -291,6 +291,12 @@ def test_sockeye_prints_and_broadcasts_like_sdk_go_2_3() -> None:
         assert requests.get(f"http://127.0.0.1:{port}/", timeout=5).status_code == 200
     finally:
         app.stop()
+    # fmt.Println's one write: the event's whole block, its closing empty line included.
+    printed = [write for write in writes if write.startswith("got ")]
+    assert len(printed) == 1 and printed[0].endswith(
+        '\nData,\n  {\n    "b": 1,\n    "a": [\n      1,\n      2\n    ]\n  }\n'
+    ), printed
+    lines = "\n".join(writes).split("\n")
     assert lines[0].endswith(" Server starting on port 8080")
     assert lines[1].endswith(" WS connection...")
     lines = lines[1:]
@@ -457,9 +463,8 @@ def test_pingsource_written_as_v1beta2_becomes_ready(operator_cluster: Cluster) 
                 cluster.core.read_namespaced_pod_log(pod, "default", container="user-container")
                 for pod in cluster.sockeye_pods()
             )
-            # Lines are appended one by one: the block is whole once its empty line is there.
-            start = log.find(block)
-            return log if start >= 0 and "\n\n" in log[start:] else None
+            # sockeye prints an event in one write: the block is there whole or not at all.
+            return log if block in log else None
 
         log = wait_until(sockeyes_log_with_the_event, WAIT_SECONDS)
         printed = log[log.index(block) :].split("\n\n", 1)[0]

@@ -15,7 +15,10 @@ of the revision is left, not until Active=False.
 from __future__ import annotations
 
 import re
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -48,6 +51,9 @@ AUTOSCALER_DEFAULTS = {
     "scale-to-zero-grace-period": "30s",
     "scale-to-zero-pod-retention-period": "0s",
 }
+# Between two requests of steady traffic: far inside the shortest stable window (6 s), so the
+# autoscaler never sees the revision idle while a check looks at its pods.
+STEADY_TRAFFIC_INTERVAL = 0.2
 # queue-proxy's drain before the last pod goes (`pkg/queue/sharedmain`, drainSleepDuration).
 DRAIN_SECONDS = 30.0
 # Container states that keep a pod from ever serving; their reason and message say why.
@@ -184,6 +190,34 @@ def get_through_ingress(endpoint: tuple[str, int], host: str, timeout: float) ->
             f"{time.monotonic() - started:.1f}s: {type(error).__name__}: {error}"
         ) from None
     return Answer(response.status_code, body, time.monotonic() - started)
+
+
+@contextmanager
+def steady_traffic(endpoint: tuple[str, int], host: str, timeout: float) -> Iterator[list[str]]:
+    """GET / through Kourier every STEADY_TRAFFIC_INTERVAL seconds while the block runs, so
+    the revision cannot scale to zero under a check that looks at its pods. Yields the list of
+    failed requests (filled as they happen) for the check's message; waits for the request in
+    flight when the block ends, so no request outlives it."""
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def send() -> None:
+        while not stop.is_set():
+            try:
+                answer = get_through_ingress(endpoint, host, timeout)
+                if answer.status != 200:
+                    failures.append(f"GET / with Host: {host}: HTTP {answer.status}")
+            except NodeinfoError as error:
+                failures.append(str(error))
+            stop.wait(STEADY_TRAFFIC_INTERVAL)
+
+    sender = threading.Thread(target=send, name=f"steady traffic to {host}", daemon=True)
+    sender.start()
+    try:
+        yield failures
+    finally:
+        stop.set()
+        sender.join(timeout)
 
 
 def host_of(url: str) -> str:

@@ -905,8 +905,8 @@ class KubeControllers(ReconcileLoop):
         )
 
     def _pod_logger(self, namespace: str, pod: str) -> Any:
-        def append(line: str) -> None:
-            self.store.append_log(namespace, pod, "user-container", line)
+        def append(text: str) -> None:
+            self.store.append_log(namespace, pod, "user-container", text)
 
         return append
 

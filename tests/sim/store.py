@@ -1649,9 +1649,13 @@ class Store:
 
     # -- logs -------------------------------------------------------------------------------
 
-    def append_log(self, namespace: str, pod: str, container: str, line: str) -> None:
+    def append_log(self, namespace: str, pod: str, container: str, text: str) -> None:
+        """One write to a container's stdout: its lines reach the log together, as a process's
+        single write does, so a reader never sees part of it."""
         with self._lock:
-            self._logs.setdefault((namespace, pod), {}).setdefault(container, []).append(line)
+            self._logs.setdefault((namespace, pod), {}).setdefault(container, []).extend(
+                text.split("\n")
+            )
 
     def read_log(
         self, namespace: str, pod: str, container: str | None, tail_lines: int | None = None

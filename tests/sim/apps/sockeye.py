@@ -324,7 +324,6 @@ class SockeyeApp:
         self._clock = clock
         self._clients: list[_WebsocketClient] = []
         self._clients_lock = threading.Lock()
-        self._print_lock = threading.Lock()
         self._http = BackgroundHTTPServer(_SockeyeHandler, self, name=f"sockeye-{pod_name}")
 
     def start(self) -> int:
@@ -361,10 +360,8 @@ class SockeyeApp:
         """Print the event as sockeye does, then push it to the clients connected now."""
         printed = "got " + event_string(attributes, body)
         # fmt.Println adds a newline after String()'s own: an empty line closes the block. It is
-        # one write to stdout, so events received at the same time never interleave their lines.
-        with self._print_lock:
-            for line in (printed + "\n").split("\n")[:-1]:
-                self._log(line)
+        # one write to stdout: a reader sees the whole block or none of it.
+        self._log(printed)
         message = event_json(attributes, body)
         with self._clients_lock:
             clients = list(self._clients)
