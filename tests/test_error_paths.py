@@ -481,23 +481,36 @@ def test_a_download_cut_mid_stream_leaves_no_partial_file(tmp_path, release_serv
 # -- the end of a run ------------------------------------------------------------------------
 
 
+def failing_first(tmp_path: Path, env: dict, tool: str, subcommand: str, stderr: str) -> Path:
+    """A `tool` on env's PATH before the double's, whose `subcommand` prints `stderr` (a shell
+    word) and exits 1; every other command goes to the double."""
+    wrapper = tmp_path / "bin" / tool
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = {subcommand} ]; then\n'
+        f"  echo {stderr} >&2\n"
+        "  exit 1\n"
+        "fi\n"
+        f'exec {BIN_DIR / tool} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env["PATH"] = f"{wrapper.parent}:{env['PATH']}"
+    return wrapper
+
+
 def test_a_cluster_that_cannot_be_deleted_is_a_warning_not_a_failure(
     tmp_path, sim_cluster, kind_env
 ):
     # A kind on PATH before the double whose `delete cluster` fails, as on a host where
     # Docker refuses to remove the node container.
-    wrapper = tmp_path / "bin" / "kind"
-    wrapper.parent.mkdir()
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = delete ]; then\n'
-        "  echo 'ERROR: failed to delete cluster \"stuck\": error removing container' >&2\n"
-        "  exit 1\n"
-        "fi\n"
-        f'exec {BIN_DIR / "kind"} "$@"\n'
+    wrapper = failing_first(
+        tmp_path,
+        kind_env,
+        "kind",
+        "delete",
+        "'ERROR: failed to delete cluster \"stuck\": error removing container'",
     )
-    wrapper.chmod(0o755)
-    kind_env["PATH"] = f"{wrapper.parent}:{kind_env['PATH']}"
     result, summary = run_suites(
         tmp_path / "reports",
         *kind_args(sim_cluster, "stuck", "-m", "recipe_14_1", "--cleanup"),
@@ -614,18 +627,13 @@ def test_a_created_cluster_without_kouriers_host_port_says_what_to_look_at(
 ):
     # A docker on PATH before the double whose `port` finds no binding, as when the node
     # container was started without kind-config.yaml's extraPortMappings.
-    wrapper = tmp_path / "bin" / "docker"
-    wrapper.parent.mkdir()
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = port ]; then\n'
-        "  echo \"Error: No public port '31080/tcp' published for $2\" >&2\n"
-        "  exit 1\n"
-        "fi\n"
-        f'exec {BIN_DIR / "docker"} "$@"\n'
+    failing_first(
+        tmp_path,
+        kind_env,
+        "docker",
+        "port",
+        "\"Error: No public port '31080/tcp' published for $2\"",
     )
-    wrapper.chmod(0o755)
-    kind_env["PATH"] = f"{wrapper.parent}:{kind_env['PATH']}"
     result, summary = run_suites(
         tmp_path / "reports", *kind_args(sim_cluster, "portless", "-m", "recipe_14_1"), env=kind_env
     )
