@@ -59,12 +59,17 @@ class Provenance:
     def add(self, url: str, content: bytes) -> str:
         """Note a download; its sha256."""
         sha256 = hashlib.sha256(content).hexdigest()
-        fetched = Fetched(url, sha256, len(content))
+        self.note(url, sha256, len(content))
+        return sha256
+
+    def note(self, url: str, sha256: str, size: int) -> None:
+        """Note an asset this run used by its sha256: a binary, hashed from its file whether
+        downloaded now or verified in the cache."""
+        fetched = Fetched(url, sha256, size)
         if fetched not in self.fetched:
             self.fetched.append(fetched)
         if self.record is not None:
             self._compare(url, sha256)
-        return sha256
 
     def _compare(self, url: str, sha256: str) -> None:
         seen = self._first_seen()
@@ -144,9 +149,12 @@ def cached_binary(url: str, checksums_url: str, cache: Path) -> Path:
     cache = cache / f"{host}-{hashlib.sha256(folder.encode()).hexdigest()[:12]}"
     target = cache / file
     record = cache / f"{file}.sha256"
-    if target.exists() and record.exists() and sha256_of(target) == record.read_text().strip():
-        log.info("reusing verified %s", target)
-        return target
+    if target.exists() and record.exists():
+        verified = record.read_text().strip()
+        if sha256_of(target) == verified:
+            log.info("reusing verified %s", target)
+            PROVENANCE.note(url, verified, target.stat().st_size)
+            return target
     expected = expected_checksum(checksums_url, file)
     cache.mkdir(parents=True, exist_ok=True)
     # A name of its own, so that two runs filling the same cache do not write one file.
@@ -170,6 +178,7 @@ def cached_binary(url: str, checksums_url: str, cache: Path) -> Path:
             f"{expected}; the download was discarded (a corrupted or tampered release asset)"
         )
     partial.chmod(0o755)
+    PROVENANCE.note(url, actual, partial.stat().st_size)
     os.replace(partial, target)
     record.write_text(actual + "\n")
     log.info("downloaded %s to %s (sha256 %s verified)", url, target, actual)

@@ -77,15 +77,6 @@ class CleanupReport:
     left: list[dict] = field(default_factory=list)
     error: str = ""
 
-    def to_dict(self) -> dict:
-        return {
-            "done": self.done,
-            "removed": self.removed,
-            "already_gone": self.already_gone,
-            "left": self.left,
-            "error": self.error,
-        }
-
 
 def clean_up(
     kube: Kube | None,

@@ -47,13 +47,16 @@ def run(
     timeout: float = 900,
     check: bool = True,
     finish_on_interrupt: bool = False,
+    on_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess:
     """Run a tool; its output goes to the log. A failure quotes the tool's own last lines.
 
     The tool runs in a session of its own, so a Ctrl-C at the terminal (sent to the whole
     foreground process group) reaches the harness only, which decides: the tool is stopped,
     unless `finish_on_interrupt` (a cluster deletion, which half done leaves the cluster
-    behind): then it is waited for, and the interrupt raised once it has ended."""
+    behind): then it is waited for, and the interrupt raised once it has ended. With
+    `on_line`, each line of the tool's output (stderr merged into stdout) is handed to it as
+    it comes, for progress during a long run."""
     command = [str(part) for part in argv]
     log.info("running %s", " ".join(command))
     deadline = time.monotonic() + timeout
@@ -65,7 +68,7 @@ def run(
             process = subprocess.Popen(
                 command,
                 stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stderr=subprocess.STDOUT if on_line else subprocess.PIPE,
                 text=True,
                 start_new_session=True,
             )
@@ -81,25 +84,31 @@ def run(
         ) from None
     if finish_on_interrupt:
         log.info("pid %d: a Ctrl-C from now on waits for it to finish", process.pid)
+    reader = _LinesAsTheyCome(process, on_line) if on_line else None
     while True:
         try:
             _raise_held(held)
-            stdout, stderr = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
+            remaining = max(0.0, deadline - time.monotonic())
+            if reader:
+                stdout, stderr = reader.all_once_ended(remaining), ""
+            else:
+                stdout, stderr = process.communicate(timeout=remaining)
             break
         except subprocess.TimeoutExpired:
-            _end_session(process)
+            _end_session(process, drain=reader is None)
             raise ToolError(f"`{' '.join(command)}` did not finish within {timeout:.0f}s") from None
         except BaseException as error:  # KeyboardInterrupt: Ctrl-C, or a TERM (see the plugin)
             if not finish_on_interrupt:
-                _end_session(process)
+                _end_session(process, drain=reader is None)
                 raise
             if interruption is None:
                 log.warning("interrupted: letting `%s` finish first", " ".join(command))
             interruption = error
     result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    for stream in (result.stdout, result.stderr):
-        for line in stream.splitlines():
-            log.info("  %s", line)
+    if reader is None:
+        for stream in (result.stdout, result.stderr):
+            for line in stream.splitlines():
+                log.info("  %s", line)
     if check and result.returncode != 0:
         tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
         raise ToolError(f"`{' '.join(command)}` failed (exit {result.returncode}):\n{tail}")
@@ -132,13 +141,42 @@ def _raise_held(held: list[int]) -> None:
         signal.raise_signal(held.pop(0))
 
 
-def _end_session(process: subprocess.Popen) -> None:
-    """Stop a tool and whatever it started (its session): TERM, then KILL after 5 s."""
+class _LinesAsTheyCome:
+    """A tool's output read in a thread, each line logged and handed to `on_line` as it comes."""
+
+    def __init__(self, process: subprocess.Popen, on_line: Callable[[str], None]) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self._thread = threading.Thread(
+            target=self._read, args=(on_line,), name=f"output of pid {process.pid}", daemon=True
+        )
+        self._thread.start()
+
+    def _read(self, on_line: Callable[[str], None]) -> None:
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+            log.info("  %s", self.lines[-1])
+            on_line(self.lines[-1])
+
+    def all_once_ended(self, timeout: float) -> str:
+        """The whole output once the tool has ended (TimeoutExpired if it has not in time).
+        A child it left running may hold the pipe open: the rest is not waited for long."""
+        self.process.wait(timeout=timeout)
+        self._thread.join(timeout=10)
+        return "\n".join(self.lines)
+
+
+def _end_session(process: subprocess.Popen, drain: bool = True) -> None:
+    """Stop a tool and whatever it started (its session): TERM, then KILL after 5 s. Its
+    output is read meanwhile (`drain`) unless a reader thread does that already."""
     for signum, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, None)):
         with suppress(ProcessLookupError):
             os.killpg(process.pid, signum)
         try:
-            process.communicate(timeout=grace)
+            if drain:
+                process.communicate(timeout=grace)
+            else:
+                process.wait(timeout=grace)
             return
         except subprocess.TimeoutExpired:
             continue
@@ -225,7 +263,7 @@ def pull_node_image(
             done.append(layer)
             progress(f"pulling node image {image}: {len(done)} of {len(layers)} layers done")
 
-    follow([runtime, "pull", image], timeout, on_line)
+    run([runtime, "pull", image], timeout, on_line=on_line)
     progress(f"pulled node image {image}")
 
 
@@ -243,41 +281,6 @@ def pulled_as(image: str) -> str:
     if not slash or (not any(mark in domain for mark in ".:") and domain != "localhost"):
         return f"docker.io/{remainder}"
     return remainder
-
-
-def follow(argv: Sequence[str | Path], timeout: float, on_line: Callable[[str], None]) -> None:
-    """Run a long tool, handing each line of its output to `on_line` as it comes (and to the
-    log); a failure quotes its last lines, as `run` does."""
-    command = [str(part) for part in argv]
-    log.info("running %s", " ".join(command))
-    try:
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-    except OSError as error:
-        raise ToolError(f"{command[0]} cannot be run: {error.strerror or error}") from None
-    lines: list[str] = []
-
-    def read() -> None:
-        for line in process.stdout:
-            lines.append(line.rstrip("\n"))
-            log.info("  %s", lines[-1])
-            on_line(lines[-1])
-
-    reader = threading.Thread(target=read, name=f"follow {command[1]}", daemon=True)
-    reader.start()
-    try:
-        returncode = process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise ToolError(f"`{' '.join(command)}` did not finish within {timeout:.0f}s") from None
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        reader.join(timeout=10)
-    if returncode != 0:
-        tail = "\n".join(lines[-5:])
-        raise ToolError(f"`{' '.join(command)}` failed (exit {returncode}):\n{tail}")
 
 
 def published_port(runtime: Path, container: str, container_port: int) -> int:

@@ -7,8 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -280,3 +282,50 @@ def suite_run(
         return outcome
 
     return run
+
+
+# -- a small release server: a path -> the bytes it serves, optionally cut short --------------
+
+
+class ReleaseServer:
+    """Serves files over HTTP; a file registered as cut announces its whole length, sends
+    part of it and closes the connection, as a dropped download does."""
+
+    def __init__(self) -> None:
+        files: dict[str, tuple[bytes, int | None]] = {}
+        self.files = files
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                if self.path not in files:
+                    self.send_error(404)
+                    return
+                body, cut_at = files[self.path]
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body if cut_at is None else body[:cut_at])
+                self.wfile.flush()
+                if cut_at is not None:
+                    self.close_connection = True
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def add(self, path: str, body: bytes, cut_at: int | None = None) -> str:
+        self.files[path] = (body, cut_at)
+        return self.url + path
+
+
+@pytest.fixture
+def release_server() -> Iterator[ReleaseServer]:
+    server = ReleaseServer()
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    server.server.server_close()

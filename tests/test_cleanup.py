@@ -10,6 +10,7 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import asdict
 
 import pytest
 from kubernetes import client
@@ -230,7 +231,7 @@ def test_the_addressable_resolver_is_never_deleted_through_triggermesh(sim_clust
     kube.apply([role, config_map("triggermesh-thing")])
     outcomes = {"14.8": StepOutcome("14.8", "TriggerMesh", Status.PASSED, started=started)}
     result = clean_up(kube, _plan(), outcomes, cluster_deleted=False)
-    assert result.done == "complete", result.to_dict()
+    assert result.done == "complete", asdict(result)
     assert kube.get("rbac.authorization.k8s.io/v1", "ClusterRole", ADDRESSABLE_RESOLVER)
     assert kube.get("v1", "ConfigMap", "triggermesh-thing", "default") is None
     left = {entry["object"]: entry["why"] for entry in result.left}
@@ -261,7 +262,7 @@ def test_cleanup_waits_for_finalizers_and_leaves_what_it_found(sim_cluster):
     outcomes = {"14.4": StepOutcome("14.4", "nodeinfo", Status.PASSED, started=started)}
     result = clean_up(kube, _plan(), outcomes, cluster_deleted=False)
     finalizer.join()
-    assert result.done == "complete", result.to_dict()
+    assert result.done == "complete", asdict(result)
     assert [entry["object"] for entry in result.removed] == ["ConfigMap held in namespace default"]
     assert result.removed[0]["seconds"] >= 0.5, "the removal waited for the finalizer"
     assert core.read_namespaced_config_map("users", "default").data == {"key": "value"}

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from cookbook14 import assets
-from cookbook14.assets import Provenance, fetch_text
+from cookbook14.assets import Fetched, Provenance, cached_binary, fetch_text
 from cookbook14.catalog import Catalog
 from cookbook14.options import Options
 from cookbook14.plan import build_plan
@@ -47,6 +47,22 @@ def test_a_fetched_manifest_is_recorded_with_its_url_and_sha256(shared_sim_clust
         (url, hashlib.sha256(served).hexdigest(), len(served))
     ], "one entry per asset, whatever the number of reads"
     assert provenance.warnings == []
+
+
+def test_a_binary_is_listed_whether_downloaded_or_verified_in_the_cache(
+    tmp_path, provenance, release_server, monkeypatch
+):
+    body = b"\x7fELF" + bytes(1024)
+    sha256 = hashlib.sha256(body).hexdigest()
+    checksums = release_server.add("/checksums.txt", f"{sha256}  kn-linux-amd64\n".encode())
+    binary = release_server.add("/kn-linux-amd64", body)
+    cached_binary(binary, checksums, tmp_path / "binaries")
+    assert Fetched(binary, sha256, len(body)) in provenance.fetched
+    # A later run takes the verified copy from the cache without reading the checksums again.
+    later = Provenance()
+    monkeypatch.setattr(assets, "PROVENANCE", later)
+    cached_binary(binary, checksums, tmp_path / "binaries")
+    assert later.fetched == [Fetched(binary, sha256, len(body))]
 
 
 def test_an_asset_changed_under_the_same_url_is_drift(

@@ -4,7 +4,9 @@ and the simulated release mirror."""
 
 from __future__ import annotations
 
+import os
 import platform
+import signal
 import subprocess
 from pathlib import Path
 
@@ -264,6 +266,37 @@ def test_a_slow_pull_stops_at_its_deadline(tmp_path, monkeypatch):
     with pytest.raises(ToolError) as raised:
         pull_node_image(BIN_DIR / "docker", NODE_IMAGE, 1, lambda message: None)
     assert str(raised.value) == f"`{BIN_DIR / 'docker'} pull {NODE_IMAGE}` did not finish within 1s"
+
+
+def test_a_ctrl_c_during_the_pull_stops_it_in_its_own_session(tmp_path, monkeypatch):
+    """The pull runs as every tool does: in a session of its own (a terminal's Ctrl-C reaches
+    the harness only), and stopped, not left downloading, when the harness is interrupted."""
+    monkeypatch.setenv("SIM_KIND_STATE", str(tmp_path / "host"))
+    monkeypatch.setenv("SIM_DOCKER_PULL_SECONDS", "60")
+    started: list[tuple[subprocess.Popen, int]] = []
+    popen = subprocess.Popen
+
+    def interrupted_while_waited_for(*args, **kwargs) -> subprocess.Popen:
+        process = popen(*args, **kwargs)
+        if "pull" not in process.args:
+            return process
+        started.append((process, os.getsid(process.pid)))
+        wait = process.wait
+
+        def ctrl_c_then_wait(timeout: float | None = None) -> int:
+            process.wait = wait
+            signal.raise_signal(signal.SIGINT)
+            return wait(timeout)
+
+        process.wait = ctrl_c_then_wait
+        return process
+
+    monkeypatch.setattr(subprocess, "Popen", interrupted_while_waited_for)
+    with pytest.raises(KeyboardInterrupt):
+        pull_node_image(BIN_DIR / "docker", NODE_IMAGE, 120, lambda message: None)
+    [(pull, session)] = started
+    assert session == pull.pid, "the pull shares the terminal's process group"
+    assert pull.poll() is not None, "the pull was left running"
 
 
 def test_a_cached_kn_that_changed_is_not_trusted(tmp_path, catalog, make_sim_cluster):
