@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import requests
 
 from cookbook14.errors import AssetError
 from cookbook14.loopback import direct_if_loopback
+from cookbook14.timestamps import utc_iso
 
 log = logging.getLogger(__name__)
 TIMEOUT = (10, 120)
@@ -75,7 +75,7 @@ class Provenance:
         seen = self._first_seen()
         first = seen.get(url)
         if first is None:
-            seen[url] = {"sha256": sha256, "first_seen": _now()}
+            seen[url] = {"sha256": sha256, "first_seen": utc_iso()}
             self._save(seen)
         elif first["sha256"] != sha256:
             warning = (
@@ -113,10 +113,6 @@ class Provenance:
 
 # What this process downloaded: the run's report lists it (one harness run is one process).
 PROVENANCE = Provenance()
-
-
-def _now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def sha256_of(path: Path) -> str:

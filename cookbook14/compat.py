@@ -12,12 +12,12 @@ import base64
 import html
 import io
 import json
-import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cookbook14.errors import UsageError
+from cookbook14.timestamps import utc_iso
 
 SCHEMA = 1
 RECIPES = tuple(f"14.{number}" for number in range(1, 9))
@@ -97,7 +97,7 @@ class Matrix:
     def to_dict(self) -> dict:
         return {
             "schema": SCHEMA,
-            "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "generated": utc_iso(),
             "recipes": [{"id": recipe, "title": self.titles.get(recipe, "")} for recipe in RECIPES],
             "versions": [
                 {

@@ -18,7 +18,6 @@ import logging
 import os
 import shlex
 import socket
-import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from cookbook14.errors import ToolError
 from cookbook14.kube import Kube
 from cookbook14.options import Options
 from cookbook14.plan import KOURIER_NAMESPACES, Plan
+from cookbook14.timestamps import utc_iso
 from cookbook14.tools import (
     check_docker,
     kind_version,
@@ -329,7 +329,7 @@ def claim_cluster_name(
             {
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
-                "since": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "since": utc_iso(),
                 "run": str(run_dir),
             }
         )

@@ -18,6 +18,7 @@ from cookbook14 import __version__
 from cookbook14.assets import PROVENANCE, Provenance
 from cookbook14.outcomes import Status, StepOutcome
 from cookbook14.plan import Plan
+from cookbook14.timestamps import utc_iso
 
 SCHEMA = 1
 
@@ -135,8 +136,8 @@ class RunReport:
             "harness": {"name": "cookbook14", "version": __version__},
             "run": {
                 "id": self.run_id,
-                "started": _iso(self.started),
-                "finished": _iso(finished),
+                "started": utc_iso(self.started),
+                "finished": utc_iso(finished),
                 "duration_s": round(finished - self.started, 3),
                 "exit_status": exit_status,
                 "interrupted_by": self.interrupted_by,
@@ -181,7 +182,3 @@ def new_folder(parent: Path, name: str) -> Path:
             return folder
         except FileExistsError:
             suffix += 1
-
-
-def _iso(timestamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
