@@ -189,8 +189,6 @@ def test_a_pod_being_scaled_away_is_handed_no_request(
 ) -> None:
     """Once the Deployment is at 0 the pod is out of the activator's endpoints, even while
     the ReplicaSet controller has yet to delete it: a websocket opened on it would be cut."""
-    create_ksvc(serving, nodeinfo("sleepy", window="6s"))
-    wait_until(lambda: condition(revision(serving), "Active").get("status") == "True", timeout=10)
     released = threading.Event()
     delete = serving.store.delete
 
@@ -199,8 +197,10 @@ def test_a_pod_being_scaled_away_is_handed_no_request(
             released.wait(30)
         return delete(api_version, kind, *args, **kwargs)
 
+    # Held from the start: the pod's active phase lasts a fraction of a second at this scale.
     monkeypatch.setattr(serving.store, "delete", pods_go_when_released)
     try:
+        create_ksvc(serving, nodeinfo("sleepy", window="6s"))
         wait_until(lambda: replicas(serving) == 0, timeout=15)
         # The activator's scale-up is held too, so nothing but the doomed pod could answer.
         monkeypatch.setattr(_serving_controller(serving), "reconcile", lambda: None)

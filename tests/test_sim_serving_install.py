@@ -131,7 +131,9 @@ def test_kourier_routes_only_when_config_network_names_it(sim_cluster):
         )["items"]
         return condition(routes[0], "Ready") if routes else {}
 
-    wait_until(lambda: route_ready().get("reason"), timeout=10)
+    # The revision becomes Ready first (RevisionMissing until then), then the route waits for
+    # an ingress that no one programs, and keeps waiting.
+    wait_until(lambda: route_ready().get("reason") == "IngressNotConfigured", timeout=30)
     time.sleep(sim_cluster.clock.scaled(20))
     assert (route_ready()["status"], route_ready()["reason"]) == ("Unknown", "IngressNotConfigured")
     run_kubectl(

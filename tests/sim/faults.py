@@ -8,6 +8,7 @@ EVENTING_NEVER_READY = "eventing-never-ready"
 API_5XX_BURST = "api-5xx-burst"
 DROP_WATCHES = "drop-watches"
 NO_SCALE_DOWN = "no-scale-down"
+# The first ping event sent while a websocket is open on its sink is lost on the way.
 LOSE_PING_EVENT = "lose-ping-event"
 # The ping adapter sends other data, as text/plain, than the PingSource asks for.
 WRONG_PING_EVENT = "wrong-ping-event"

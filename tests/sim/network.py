@@ -39,6 +39,16 @@ class ClusterNetwork:
         self._serving.record_request(namespace, revision)
         return self._serving.activate(namespace, revision, timeout)
 
+    def has_open_websocket(self, url: str) -> bool:
+        """Whether a websocket (a long request) is open now on the revision serving `url`."""
+        try:
+            namespace, revision = self._route(
+                (urlsplit(url).hostname or "").lower().rstrip("."), external_only=False
+            )
+        except LookupError:
+            return False
+        return self._serving.open_requests(namespace, revision) > 0
+
     @contextlib.contextmanager
     def in_flight(self, host: str, external_only: bool) -> Iterator[None]:
         """A long request (a websocket) is traffic for as long as it lasts: queue-proxy reports

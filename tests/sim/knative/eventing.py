@@ -349,8 +349,12 @@ class EventingController(ReconcileLoop):
             tick_time + timedelta(seconds=jitter),
             wrong=faults.WRONG_PING_EVENT in self.sim.faults,
         )
+        # The event lost is one a reader of the sink's websocket would have seen: one sent
+        # before anyone listens is not missed by anybody.
         with self._loss_lock:
-            lose, self._lose_next_event = self._lose_next_event, False
+            lose = self._lose_next_event and self._listened_to(sink_uri)
+            if lose:
+                self._lose_next_event = False
         if lose:
             return
         backoff = FIRST_BACKOFF_SECONDS
@@ -361,6 +365,10 @@ class EventingController(ReconcileLoop):
                 backoff *= 2
             if self._send_once(sink_uri, headers, body):
                 return
+
+    def _listened_to(self, sink_uri: str) -> bool:
+        network = getattr(self.sim, "network", None)
+        return network is not None and network.has_open_websocket(sink_uri)
 
     def _send_once(self, sink_uri: str, headers: dict[str, str], body: bytes) -> bool:
         network = getattr(self.sim, "network", None)

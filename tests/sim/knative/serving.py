@@ -157,6 +157,11 @@ class ServingController(ReconcileLoop):
             self._in_flight[key] = self._in_flight.get(key, 0) + 1
             self._last_request[key] = time.monotonic()
 
+    def open_requests(self, namespace: str, revision: str) -> int:
+        """Long requests (websockets) open on the revision now."""
+        with self._lock:
+            return self._in_flight.get((namespace, revision), 0)
+
     def end_request(self, namespace: str, revision: str) -> None:
         with self._lock:
             key = (namespace, revision)
