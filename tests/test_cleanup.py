@@ -492,7 +492,17 @@ def test_ctrl_c_during_the_cleanup_stops_it_and_summary_json_says_what_is_left(
         while not any("cleanup: removing what 14.1 created" in line for line in lines):
             assert process.poll() is None and time.monotonic() < deadline, "".join(lines)
             time.sleep(0.05)
-        time.sleep(0.5)
+        # The cleanup waits for the held Deployment's deletion: the interrupt lands there.
+        wait_until(
+            lambda: [
+                deployment
+                for deployment in sim.store.list("apps/v1", "Deployment")
+                if deployment["metadata"]["name"] == "knative-operator"
+                and deployment["metadata"].get("deletionTimestamp")
+            ],
+            timeout=60,
+            what="the cleanup deleting Deployment knative-operator",
+        )
         os.killpg(process.pid, signal.SIGINT)
         signalled = time.monotonic()
         assert process.wait(timeout=60) == 2, "".join(lines)

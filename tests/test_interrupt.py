@@ -30,8 +30,6 @@ from tests.sim.doubles import BIN_DIR
 from tests.sim.faults import SLOW_POD_LOGS
 
 NAME = "interrupted"
-# How long the kind in front of the double waits before deleting: a second Ctrl-C lands in it.
-SLOW_DELETE_SECONDS = 1.5
 PHASE_TIMEOUT = 120
 
 
@@ -110,18 +108,23 @@ def partial_files(*folders: Path) -> list[Path]:
 
 
 @pytest.fixture
-def slow_delete_env(tmp_path, kind_env) -> dict:
-    """kind_env with a kind on PATH that waits before `delete cluster`, then runs the double."""
+def held_delete_env(tmp_path, kind_env) -> tuple[dict, Path]:
+    """kind_env with a kind on PATH whose `delete cluster` waits until the returned file
+    exists (at most a minute), then runs the double's: a second Ctrl-C lands in the deletion
+    however slow the machine."""
+    release = tmp_path / "deletion-released"
     wrapper = tmp_path / "bin" / "kind"
     wrapper.parent.mkdir()
     wrapper.write_text(
         "#!/bin/sh\n"
-        f'if [ "$1" = delete ]; then sleep {SLOW_DELETE_SECONDS}; fi\n'
+        'if [ "$1" = delete ]; then\n'
+        f"  for _ in $(seq 1200); do [ -e {release} ] && break; sleep 0.05; done\n"
+        "fi\n"
         f'exec {BIN_DIR / "kind"} "$@"\n'
     )
     wrapper.chmod(0o755)
     kind_env["PATH"] = f"{wrapper.parent}:{kind_env['PATH']}"
-    return kind_env
+    return kind_env, release
 
 
 def deleting(run: Run) -> bool:
@@ -138,7 +141,8 @@ def kn_binary() -> str:
 # the test's body says.
 PHASES = {
     "download": ("recipe_14_3", (), {}),
-    "create": ("recipe_14_1", (), {}),
+    # kubeadm init taking a minute: the Ctrl-C lands in `kind create cluster`.
+    "create": ("recipe_14_1", (), {"SIM_KIND_CREATE_SECONDS": "60"}),
     "apply": ("recipe_14_1", (), {}),
     # Five times slower than real: the operator's pods take ~10 s to start.
     "wait": ("recipe_14_1", (), {"SIM_TIME_SCALE": "5.0"}),
@@ -155,14 +159,16 @@ PHASES = {
 @pytest.mark.parametrize("signals", [1, 2], ids=["once", "twice"])
 @pytest.mark.parametrize("phase", list(PHASES))
 def test_an_interrupt_at_any_phase_leaves_nothing_behind(
-    tmp_path, sim_cluster, slow_delete_env, phase, signals
+    tmp_path, sim_cluster, held_delete_env, phase, signals
 ):
-    env = slow_delete_env
+    env, release_deletion = held_delete_env
     recipe, options, extra_env = PHASES[phase]
     env.update(extra_env)
     knobs = sim_cluster.mirror_knobs
     if phase == "download":
         knobs.stall_on = kn_binary()
+    elif phase == "apply":
+        knobs.stall_on = "operator.yaml"
     run = start(tmp_path, sim_cluster, env, "-m", recipe, *options)
     frozen: int | None = None
     try:
@@ -171,10 +177,12 @@ def test_an_interrupt_at_any_phase_leaves_nothing_behind(
         elif phase == "create":
             run.until(lambda: "kind create cluster" in run.log(), "kind create cluster")
         elif phase == "apply":
-            run.until(lambda: "operator.yaml" in run.log(), "fetch of operator.yaml")
-            # The API server stops answering: the harness cannot get past the apply.
+            run.until(knobs.stalled.is_set, "fetch of operator.yaml")
+            # The API server stops answering before the harness has operator.yaml: it cannot
+            # get past the apply.
             frozen = sim_pid(env)
             os.kill(frozen, signal.SIGSTOP)
+            knobs.release.set()
         elif phase == "wait":
             run.until(
                 lambda: "waiting up to 300s for Deployment knative-operator" in run.log(),
@@ -193,13 +201,15 @@ def test_an_interrupt_at_any_phase_leaves_nothing_behind(
                 run.until(lambda: "interrupted: letting" in run.log(), "the interrupted deletion")
             else:
                 run.until(lambda: deleting(run), "kind delete cluster")
-            # The kind in front of the double is still sleeping: this lands in the deletion.
+            # The kind in front of the double is held: this lands in the deletion.
             run.interrupt()
+        release_deletion.touch()
         run.process.wait(timeout=PHASE_TIMEOUT)
     finally:
         if frozen:
             os.kill(frozen, signal.SIGCONT)
         knobs.release.set()
+        release_deletion.touch()
         if run.process.poll() is None:
             os.killpg(run.process.pid, signal.SIGKILL)
             run.process.wait()

@@ -24,6 +24,7 @@ from cookbook14.errors import AssetError, KubeError
 from cookbook14.kube import UNREACHABLE, UNREACHABLE_LIMIT, Kube
 from cookbook14.loopback import direct_if_loopback, is_loopback
 from cookbook14.waits import condition_is_true, wait
+from tests.conftest import wait_until
 from tests.launch import existing, recipes, run_suites
 from tests.sim.apiserver import ApiServer
 from tests.test_kube_waits import GEAR, with_widget
@@ -388,16 +389,14 @@ def test_a_run_whose_cluster_dies_mid_wait_fails_the_step_with_the_cause(
     runner = threading.Thread(target=run)
     runner.start()
     # The harness is waiting for KnativeServing to be Ready (it never is): the cluster dies.
-    deadline = time.monotonic() + 180
-    while (
-        sim.store.get(
-            "operator.knative.dev/v1beta1", "KnativeServing", "knative-serving", "knative-serving"
-        )
-        is None
-    ):
-        assert time.monotonic() < deadline and runner.is_alive(), outcome
-        time.sleep(0.2)
-    time.sleep(3)
+    awaited = "for KnativeServing knative-serving in namespace knative-serving to have Ready=True"
+
+    def harness_waits() -> bool:
+        logs = list((tmp_path / "reports").glob("*/harness.log"))
+        lines = logs[0].read_text(errors="replace").splitlines() if logs else []
+        return any("waiting up to" in line and awaited in line for line in lines)
+
+    wait_until(harness_waits, timeout=180, what=awaited)
     sim._api_server.stop()
     killed = time.monotonic()
     runner.join()

@@ -26,7 +26,7 @@ from tests.launch import (
     recipes,
     run_suites,
 )
-from tests.test_sim_operator import install_serving
+from tests.test_sim_operator import SERVING_CR, install_serving
 from tests.test_sim_serving import _serving_controller, create_ksvc, nodeinfo
 
 SELECT = ("-m", "recipe_14_3 or recipe_14_4")
@@ -243,12 +243,16 @@ def test_a_service_without_a_url_fails_rather_than_skips():
     assert unreachable_through_kourier("sockeye", "http://sockeye.default.example.com") is None
 
 
-def test_steady_traffic_keeps_a_short_window_revision_at_one_pod(sim_cluster, monkeypatch):
+def test_steady_traffic_keeps_a_short_window_revision_at_one_pod(make_sim_cluster, monkeypatch):
     """14.4's 2/2 check looks at nodeinfo's pod under steady traffic: with --fast's 6 s window a
     single request lets the pod go before a loaded machine lists it. Held for twice the time
-    the autoscaler takes to zero without traffic (window, 3 s re-check, 30 s grace), the
-    revision never leaves one pod; no request is in flight once the block has ended."""
-    install_serving(sim_cluster)
+    the autoscaler takes to zero without traffic (window, 3 s re-check, 6 s grace), the
+    revision never leaves one pod; no request is in flight once the block has ended. At a time
+    scale of 0.2 the window is 1.2 real seconds: a sender thread left unscheduled for a moment
+    on a loaded machine is not taken for a pause in the traffic."""
+    sim_cluster = make_sim_cluster(time_scale=0.2)
+    config = {**SERVING_CR["spec"]["config"], "autoscaler": {"scale-to-zero-grace-period": "6s"}}
+    install_serving(sim_cluster, {**SERVING_CR, "spec": {**SERVING_CR["spec"], "config": config}})
     create_ksvc(sim_cluster, nodeinfo("sleepy", window="6s"))
     serving = _serving_controller(sim_cluster)
     requests_seen: list[str] = []
@@ -268,7 +272,7 @@ def test_steady_traffic_keeps_a_short_window_revision_at_one_pod(sim_cluster, mo
     sim_cluster.store.subscribe(record)
     host, port = sim_cluster.ingress_endpoint.rsplit(":", 1)
     with steady_traffic((host, int(port)), "sleepy.default.127.0.0.1.sslip.io", 30) as failures:
-        threading.Event().wait(sim_cluster.clock.scaled(6 + 3 + 30) * 2)
+        threading.Event().wait(sim_cluster.clock.scaled(6 + 3 + 6) * 2)
     assert failures == []
     assert 0 not in replicas, f"the revision scaled to zero under steady traffic: {replicas}"
     assert len(requests_seen) > 1, f"steady traffic sent {len(requests_seen)} request(s)"

@@ -477,6 +477,23 @@ def test_kn_service_create_waits_for_ready(cluster) -> None:
         capture_output=True,
         timeout=60,
     )
+    # Serving's admission webhook answers once its Deployment is Available (before that the
+    # API server refuses a Knative Service: "failed calling webhook").
+    subprocess.run(
+        [
+            KUBECTL,
+            "-n",
+            "knative-serving",
+            "wait",
+            "--for=condition=Available",
+            "deployment/webhook",
+            "--timeout=60s",
+        ],
+        env=cluster.env,
+        check=True,
+        capture_output=True,
+        timeout=90,
+    )
     result = kn(
         "service",
         "create",

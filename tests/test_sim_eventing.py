@@ -160,9 +160,20 @@ def receive_event(cluster: Cluster, socket: websocket.WebSocket, timeout: float)
     pytest.fail(f"no event on sockeye's /ws within {timeout:.1f}s")
 
 
-def ready_transitions(cluster: Cluster, until_ready_within: float) -> list[tuple[str, str]]:
-    """(status, reason) of the PingSource's Ready condition, as watched, until it is True with
-    the adapter running."""
+def pingsources_version(cluster: Cluster) -> str:
+    """The resourceVersion of the PingSource list now: a watch from it misses no change."""
+    listed = cluster.custom.list_namespaced_custom_object(
+        "sources.knative.dev", "v1", "default", "pingsources"
+    )
+    return listed["metadata"]["resourceVersion"]
+
+
+def ready_transitions(
+    cluster: Cluster, until_ready_within: float, since: str
+) -> list[tuple[str, str]]:
+    """(status, reason) of the PingSource's Ready condition, as watched from resourceVersion
+    `since` (each change replayed, however briefly a state lasted), until it is True with the
+    adapter running."""
     seen: list[tuple[str, str]] = []
     stream = watch.Watch()
     deadline = time.monotonic() + until_ready_within
@@ -172,6 +183,7 @@ def ready_transitions(cluster: Cluster, until_ready_within: float) -> list[tuple
         "v1",
         "default",
         "pingsources",
+        resource_version=since,
         timeout_seconds=math.ceil(until_ready_within),
     ):
         obj = event["object"]
@@ -542,8 +554,9 @@ def test_yaml_installed_eventing_loses_only_the_first_ping_event(
 
     # A schedule that never fires while the adapter scales up; "* * * * *" is set later, away
     # from a tick, so that the first tick to fire is known.
+    before_apply = pingsources_version(cluster)
     cluster.kubectl("apply", "-f", "-", stdin=PINGSOURCE_YAML.replace('"* * * * *"', '"0 0 1 1 *"'))
-    transitions = ready_transitions(cluster, until_ready_within=WAIT_SECONDS)
+    transitions = ready_transitions(cluster, WAIT_SECONDS, since=before_apply)
     assert ("False", "MinimumReplicasUnavailable") in transitions
     assert transitions[-1] == ("True", "")
     assert (

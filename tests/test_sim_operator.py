@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 
@@ -82,6 +83,12 @@ def read_cr(sim: SimCluster, kind: str, namespace: str, name: str) -> dict:
     )
 
 
+def ready_state(cr: dict) -> tuple | None:
+    """(status, reason, message) of the CR's Ready condition; None before it has one."""
+    ready = condition(cr, "Ready")
+    return (ready.get("status"), ready.get("reason"), ready.get("message")) if ready else None
+
+
 def ready_history(
     sim: SimCluster,
     kind: str,
@@ -89,19 +96,43 @@ def ready_history(
     name: str,
     until: Callable[[dict], bool],
     timeout: float = 10.0,
+    state_of: Callable[[dict], tuple | None] = ready_state,
 ) -> tuple[dict, list]:
-    """Poll the CR, recording each distinct (status, reason, message) of Ready."""
-    seen: list[tuple] = []
+    """The CR once `until` holds, and each distinct `state_of` it went through from the call
+    on, in commit order. Recorded through a store subscription, not polled: a state lasting a
+    fraction of a real second (a pod starting at the sim's time scale) is not missed by a test
+    thread that a loaded machine leaves unscheduled that long."""
+    states: dict[int, tuple] = {}
+    lock = threading.Lock()
 
-    def probe() -> dict | None:
-        cr = read_cr(sim, kind, namespace, name)
-        ready = condition(cr, "Ready")
-        state = (ready.get("status"), ready.get("reason"), ready.get("message"))
-        if ready and (not seen or seen[-1] != state):
-            seen.append(state)
-        return cr if until(cr) else None
+    def note(cr: dict) -> None:
+        state = state_of(cr)
+        if state is not None:
+            with lock:
+                states[int(cr["metadata"]["resourceVersion"])] = state
 
-    return wait_until(probe, timeout), seen
+    def record(event_type: str, obj: dict) -> None:
+        meta = obj.get("metadata") or {}
+        if (obj.get("kind"), meta.get("namespace"), meta.get("name")) == (kind, namespace, name):
+            note(obj)
+
+    unsubscribe = sim.store.subscribe(record)
+    try:
+        note(read_cr(sim, kind, namespace, name))
+        cr = wait_until(
+            lambda: (found := read_cr(sim, kind, namespace, name)) and until(found) and found,
+            timeout,
+        )
+        # The store tells its subscribers just after a write is visible to readers.
+        if state_of(cr) is not None:
+            version = int(cr["metadata"]["resourceVersion"])
+            wait_until(lambda: version in states, timeout, what=f"resourceVersion {version}")
+    finally:
+        unsubscribe()
+    with lock:
+        ordered = [states[version] for version in sorted(states)]
+    seen = [state for i, state in enumerate(ordered) if i == 0 or ordered[i - 1] != state]
+    return cr, seen
 
 
 def is_ready(cr: dict) -> bool:

@@ -17,7 +17,7 @@ import pytest
 import websocket
 
 from tests.conftest import condition, wait_until
-from tests.sim import SimCluster
+from tests.sim import SimCluster, kube_controllers
 from tests.sim.doubles import REPO_ROOT
 from tests.sim.doubles.kn import ROOT_HELP
 from tests.sim.mirror import binaries
@@ -85,6 +85,13 @@ class Timeline:
         with self._lock:
             self._changes.append((int(meta["resourceVersion"]), time.monotonic(), event_type, obj))
 
+    def until(self, predicate: Callable[[SimpleNamespace], bool], timeout: float) -> list:
+        """The states once the latest one satisfies `predicate`. Waited for here, not on the
+        store: the store tells its subscribers just after a write is visible to readers."""
+        return wait_until(
+            lambda: (states := self.states()) and predicate(states[-1]) and states, timeout
+        )
+
     def states(self) -> list[SimpleNamespace]:
         """What the cluster held after each change: revision, pa, replicas, pods, when."""
         with self._lock:
@@ -125,8 +132,7 @@ def first(states: list[SimpleNamespace], predicate: Callable, after: int = -1) -
 def test_scale_to_zero_goes_in_stages(serving: SimCluster) -> None:
     timeline = Timeline(serving)
     create_ksvc(serving, nodeinfo("sleepy", window="6s"))
-    wait_until(lambda: replicas(serving) == 0 and not pods(serving), timeout=30)
-    states = timeline.states()
+    states = timeline.until(lambda state: state.replicas == 0 and not state.pods, timeout=30)
     active = first(states, lambda s: condition(s.revision, "Active").get("status") == "True")
     # Stage 1: a stable window without traffic makes the PA inactive; its pod is still there.
     pa_inactive = first(states, lambda s: inactive(s.pa), after=active)
@@ -151,17 +157,31 @@ def test_scale_to_zero_goes_in_stages(serving: SimCluster) -> None:
     assert inactive(revision(serving)) and condition(revision(serving), "Ready")["status"] == "True"
 
 
-def test_a_cold_start_while_the_last_pod_drains_sees_two_pods(serving: SimCluster) -> None:
+def test_a_cold_start_while_the_last_pod_drains_sees_two_pods(
+    serving: SimCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A drain as long as the pod's grace period (300 s, 15 real seconds): the cold start below
+    # happens within it however slow the machine is.
+    monkeypatch.setattr(kube_controllers, "QUEUE_PROXY_DRAIN_SECONDS", 600.0)
+    timeline = Timeline(serving)
     create_ksvc(serving, nodeinfo("sleepy", window="6s"))
     wait_until(lambda: replicas(serving) == 0, timeout=15)
     old = wait_until(lambda: terminating(pods(serving)), timeout=10)[0]["metadata"]["name"]
+    before_request = len(timeline.states())
     response = through_ingress(serving, HOST)
     assert response.status_code == 200
     new = response.text.splitlines()[0].removeprefix("Hostname: ")
     assert new != old, "the draining pod gets no requests"
     names = {pod["metadata"]["name"] for pod in pods(serving)}
     assert names == {old, new}
-    assert condition(revision(serving), "Active")["status"] == "True"
+    # Active again for a window (0.3 real seconds): seen in the recorded changes.
+    wait_until(
+        lambda: any(
+            condition(state.revision, "Active").get("status") == "True"
+            for state in timeline.states()[before_request:]
+        ),
+        timeout=10,
+    )
 
 
 def test_a_request_before_the_scale_down_makes_the_pa_active_again(
@@ -175,13 +195,22 @@ def test_a_request_before_the_scale_down_makes_the_pa_active_again(
         "autoscaler": {"scale-to-zero-pod-retention-period": "60s"},
     }
     install_serving(serving, {**SERVING_CR, "spec": {**SERVING_CR["spec"], "config": config}})
+    timeline = Timeline(serving)
     create_ksvc(serving, nodeinfo("sleepy", window="6s"))
     wait_until(lambda: inactive(pa(serving)), timeout=15)
     (pod,) = pods(serving)
+    before_request = len(timeline.states())
     response = through_ingress(serving, HOST)
     assert response.text.startswith(f"Hostname: {pod['metadata']['name']}\n"), "no cold start"
-    wait_until(lambda: condition(pa(serving), "Active").get("status") == "True", timeout=10)
-    assert replicas(serving) == 1
+    # Active again for a window (0.3 real seconds), then inactive again: recorded, not polled.
+    wait_until(
+        lambda: any(
+            condition(state.pa, "Active").get("status") == "True"
+            for state in timeline.states()[before_request:]
+        ),
+        timeout=10,
+    )
+    assert all(state.replicas == 1 for state in timeline.states()[before_request:])
 
 
 def test_a_pod_being_scaled_away_is_handed_no_request(
@@ -220,11 +249,14 @@ def test_autoscaler_settings_are_read_with_defaults_for_missing_keys(
     install_serving(sim, {**SERVING_CR, "spec": {**SERVING_CR["spec"], "config": config}})
     data = sim.store.get("v1", "ConfigMap", "config-autoscaler", "knative-serving")["data"]
     assert "scale-to-zero-grace-period" not in data, "a missing key means the default"
+    timeline = Timeline(sim)
     create_ksvc(sim, nodeinfo("sleepy"))  # no annotation: config-autoscaler's 6 s window
-    wait_until(lambda: inactive(pa(sim)), timeout=15)
-    inactive_at = time.monotonic()
-    wait_until(lambda: replicas(sim) == 0, timeout=15)
-    assert time.monotonic() - inactive_at >= sim.clock.scaled(40) * 0.9, "pod retention kept it"
+    # Timed at the commits (a subscription), not when a polling thread got to see them.
+    states = timeline.until(lambda state: state.replicas == 0, timeout=15)
+    went_inactive = first(states, lambda state: inactive(state.pa))
+    scaled_down = first(states, lambda state: state.replicas == 0, after=went_inactive)
+    kept = states[scaled_down].when - states[went_inactive].when
+    assert kept >= sim.clock.scaled(40) * 0.9, f"pod retention kept it {kept:.2f}s"
 
 
 def test_scale_to_zero_switched_off_keeps_the_pod(

@@ -71,20 +71,22 @@ def test_operator_1_18_sets_version_only_once_deployments_are_available(make_sim
     sim = make_sim_cluster(kubernetes_version="1.34.0")
     install_operator(sim, "1.18.3")
     create_cr(sim, SERVING_CR)
-    versions: list[tuple] = []
 
-    def probe() -> bool:
-        cr = ready_history(sim, "KnativeServing", "knative-serving", "knative-serving", bool)[0]
-        state = (
+    def ready_installed_version(cr: dict) -> tuple:
+        return (
             condition(cr, "Ready").get("status"),
             condition(cr, "InstallSucceeded").get("status"),
             (cr.get("status") or {}).get("version"),
         )
-        if not versions or versions[-1] != state:
-            versions.append(state)
-        return is_ready(cr)
 
-    wait_until(probe, timeout=10)
+    _, versions = ready_history(
+        sim,
+        "KnativeServing",
+        "knative-serving",
+        "knative-serving",
+        is_ready,
+        state_of=ready_installed_version,
+    )
     assert ("False", "Unknown", None) in versions, versions
     assert versions[-1] == ("True", "True", "1.18.2")
 
