@@ -239,14 +239,16 @@ class KindProvider:
         try:
             host_port = published_port(runtime, f"{name}-control-plane", KOURIER_NODE_PORT)
         except ToolError as error:
-            if not reused:
+            host_port = None
+            if self.options.ingress_endpoint is None and not reused:
                 raise ToolError(
                     f"the kind cluster {name} this run created publishes no host port for "
                     f"Kourier's NodePort {KOURIER_NODE_PORT}, though its kind-config.yaml maps "
                     f"it ({error}); see the Ports of `{runtime.name} inspect {name}-control-plane`"
-                    f", or delete the cluster and run again"
+                    ". Where the container engine cannot publish ports to this machine (a "
+                    "remote engine), give --ingress-endpoint HOST:PORT, the address at which "
+                    f"this machine reaches the node's port {KOURIER_NODE_PORT}"
                 ) from None
-            host_port = None
             if self.options.ingress_endpoint is None:
                 warnings.append(
                     f"the reused kind cluster {name} publishes no host port for Kourier's "

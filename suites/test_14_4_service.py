@@ -134,7 +134,10 @@ def test_nodeinfo_pods_run_two_of_two(kube, plan, ingress_endpoint, nodeinfo_hos
         try:
             pods = wait_for(kube, wanted)
         except WaitTimeout as error:
-            pytest.fail(f"{error}\nfailed requests meanwhile: {failures or 'none'}", pytrace=False)
+            sent = f"{len(failures)} request(s) sent meanwhile failed" + (
+                f", the last: {failures[-1]}" if failures else ""
+            )
+            pytest.fail(f"{error}\n{sent}", pytrace=False)
     for pod in pods.values():
         containers = [c["name"] for c in pod["spec"]["containers"]]
         assert sorted(containers) == ["queue-proxy", "user-container"], (

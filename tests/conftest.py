@@ -284,6 +284,44 @@ def suite_run(
     return run
 
 
+# -- what the simulated store committed, as it committed it ----------------------------------
+
+
+class StoreChanges:
+    """Every change the simulated store commits to the objects `wanted` selects, kept in
+    commit order (resourceVersion) and timed at the commit. States that last a fraction of a
+    real second at the sim's time scale are all seen, where a test thread polling for them
+    misses one whenever a loaded machine leaves it unscheduled that long. The store tells its
+    subscribers just after a write is visible to readers: wait on this record (`has`), not on
+    the store, before reading it."""
+
+    def __init__(self, sim: Any, wanted: Callable[[dict], bool]) -> None:
+        self._wanted = wanted
+        self._changes: list[tuple[int, float, str, dict]] = []
+        self._lock = threading.Lock()
+        self.stop = sim.store.subscribe(self._record)
+
+    def _record(self, event_type: str, obj: dict) -> None:
+        if self._wanted(obj):
+            self.add(event_type, obj)
+
+    def add(self, event_type: str, obj: dict) -> None:
+        """Record an object read otherwise (its state when the recording began)."""
+        with self._lock:
+            self._changes.append(
+                (int(obj["metadata"]["resourceVersion"]), time.monotonic(), event_type, obj)
+            )
+
+    def changes(self) -> list[tuple[int, float, str, dict]]:
+        """(resourceVersion, when, event type, object), oldest first."""
+        with self._lock:
+            return sorted(self._changes, key=lambda change: change[0])
+
+    def has(self, resource_version: int) -> bool:
+        with self._lock:
+            return any(change[0] == resource_version for change in self._changes)
+
+
 # -- a small release server: a path -> the bytes it serves, optionally cut short --------------
 
 

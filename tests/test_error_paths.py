@@ -598,4 +598,16 @@ def test_a_created_cluster_without_kouriers_host_port_says_what_to_look_at(
     ), summary["cluster"]
     assert "`docker inspect portless-control-plane`" in summary["cluster"]["error"]
     assert "No public port '31080/tcp' published" in summary["cluster"]["error"]
+    assert "give --ingress-endpoint HOST:PORT" in summary["cluster"]["error"]
     assert kind_clusters(kind_env) == [], "the cluster it created is deleted"
+    # With the address given, the port the engine did not publish is not needed.
+    result, summary = run_suites(
+        tmp_path / "again",
+        *kind_args(sim_cluster, "portless", "-m", "recipe_14_1"),
+        "--ingress-endpoint",
+        "127.0.0.1:8081",
+        env=kind_env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "error" not in summary["cluster"], summary["cluster"]
+    assert recipes(summary)["14.1"]["outcome"] == "passed"

@@ -19,6 +19,7 @@ from cookbook14.recipes.service import (
     unreachable_through_kourier,
     why_not_ready,
 )
+from tests.conftest import StoreChanges
 from tests.launch import (
     CHAPTER_MATRIX,
     chapter_on_existing,
@@ -263,17 +264,17 @@ def test_steady_traffic_keeps_a_short_window_revision_at_one_pod(make_sim_cluste
         record_request(namespace, revision)
 
     monkeypatch.setattr(serving, "record_request", count)
-    replicas: list[int] = []
-
-    def record(event_type: str, obj: dict) -> None:
-        if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "sleepy-00001-deployment":
-            replicas.append(obj["spec"]["replicas"])
-
-    sim_cluster.store.subscribe(record)
+    deployment = StoreChanges(
+        sim_cluster,
+        lambda obj: (
+            obj["kind"] == "Deployment" and obj["metadata"]["name"] == "sleepy-00001-deployment"
+        ),
+    )
     host, port = sim_cluster.ingress_endpoint.rsplit(":", 1)
     with steady_traffic((host, int(port)), "sleepy.default.127.0.0.1.sslip.io", 30) as failures:
         threading.Event().wait(sim_cluster.clock.scaled(6 + 3 + 6) * 2)
     assert failures == []
+    replicas = [obj["spec"]["replicas"] for _, _, _, obj in deployment.changes()]
     assert 0 not in replicas, f"the revision scaled to zero under steady traffic: {replicas}"
     assert len(requests_seen) > 1, f"steady traffic sent {len(requests_seen)} request(s)"
     assert not [t for t in threading.enumerate() if t.name.startswith("steady traffic to ")]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 import time
 from collections.abc import Callable
 
@@ -14,7 +13,7 @@ import requests
 import yaml
 from kubernetes import client, utils
 
-from tests.conftest import KUBECTL, api_client, condition, mirror_url, wait_until
+from tests.conftest import KUBECTL, StoreChanges, api_client, condition, mirror_url, wait_until
 from tests.sim import SimCluster
 
 OPERATOR_GROUP, OPERATOR_VERSION = "operator.knative.dev", "v1beta1"
@@ -102,35 +101,25 @@ def ready_history(
     on, in commit order. Recorded through a store subscription, not polled: a state lasting a
     fraction of a real second (a pod starting at the sim's time scale) is not missed by a test
     thread that a loaded machine leaves unscheduled that long."""
-    states: dict[int, tuple] = {}
-    lock = threading.Lock()
-
-    def note(cr: dict) -> None:
-        state = state_of(cr)
-        if state is not None:
-            with lock:
-                states[int(cr["metadata"]["resourceVersion"])] = state
-
-    def record(event_type: str, obj: dict) -> None:
-        meta = obj.get("metadata") or {}
-        if (obj.get("kind"), meta.get("namespace"), meta.get("name")) == (kind, namespace, name):
-            note(obj)
-
-    unsubscribe = sim.store.subscribe(record)
+    recorded = StoreChanges(
+        sim,
+        lambda obj: (
+            (obj.get("kind"), obj["metadata"].get("namespace"), obj["metadata"].get("name"))
+            == (kind, namespace, name)
+        ),
+    )
     try:
-        note(read_cr(sim, kind, namespace, name))
+        recorded.add("READ", read_cr(sim, kind, namespace, name))
         cr = wait_until(
             lambda: (found := read_cr(sim, kind, namespace, name)) and until(found) and found,
             timeout,
         )
-        # The store tells its subscribers just after a write is visible to readers.
-        if state_of(cr) is not None:
-            version = int(cr["metadata"]["resourceVersion"])
-            wait_until(lambda: version in states, timeout, what=f"resourceVersion {version}")
+        version = int(cr["metadata"]["resourceVersion"])
+        wait_until(lambda: recorded.has(version), timeout, what=f"resourceVersion {version}")
     finally:
-        unsubscribe()
-    with lock:
-        ordered = [states[version] for version in sorted(states)]
+        recorded.stop()
+    states = [state_of(obj) for _, _, _, obj in recorded.changes()]
+    ordered = [state for state in states if state is not None]
     seen = [state for i, state in enumerate(ordered) if i == 0 or ordered[i - 1] != state]
     return cr, seen
 

@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 import websocket
 
-from tests.conftest import condition, wait_until
+from tests.conftest import StoreChanges, condition, wait_until
 from tests.sim import SimCluster, kube_controllers
 from tests.sim.doubles import REPO_ROOT
 from tests.sim.doubles.kn import ROOT_HELP
@@ -68,22 +68,13 @@ class Timeline:
     test polling them would miss one when its thread is not scheduled that long on a loaded
     machine; a subscription sees them all."""
 
-    def __init__(self, sim: SimCluster) -> None:
-        self._changes: list[tuple[int, float, str, dict]] = []
-        self._lock = threading.Lock()
-        sim.store.subscribe(self._record)
+    KINDS = ("Revision", "PodAutoscaler", "Deployment", "Pod")
 
-    def _record(self, event_type: str, obj: dict) -> None:
-        meta = obj["metadata"]
-        if meta.get("namespace") != "default" or obj["kind"] not in (
-            "Revision",
-            "PodAutoscaler",
-            "Deployment",
-            "Pod",
-        ):
-            return
-        with self._lock:
-            self._changes.append((int(meta["resourceVersion"]), time.monotonic(), event_type, obj))
+    def __init__(self, sim: SimCluster) -> None:
+        self._recorded = StoreChanges(
+            sim,
+            lambda obj: obj["metadata"].get("namespace") == "default" and obj["kind"] in self.KINDS,
+        )
 
     def until(self, predicate: Callable[[SimpleNamespace], bool], timeout: float) -> list:
         """The states once the latest one satisfies `predicate`. Waited for here, not on the
@@ -94,11 +85,9 @@ class Timeline:
 
     def states(self) -> list[SimpleNamespace]:
         """What the cluster held after each change: revision, pa, replicas, pods, when."""
-        with self._lock:
-            changes = sorted(self._changes, key=lambda change: change[0])
         current: dict[tuple[str, str], dict] = {}
         states = []
-        for _, when, event_type, obj in changes:
+        for _, when, event_type, obj in self._recorded.changes():
             key = (obj["kind"], obj["metadata"]["name"])
             if event_type == "DELETED":
                 current.pop(key, None)
