@@ -518,7 +518,7 @@ def test_a_planned_selector_wait_needs_its_count(sim_cluster):
     with pytest.raises(WaitTimeout) as too_few:
         wait_for(kube, planned(51))
     assert re.match(
-        r"timed out after \ds waiting for every Widget matching batch=fifty in namespace "
+        r"timed out after \d+s waiting for every Widget matching batch=fifty in namespace "
         r"default \(at least 51\) to have Ready=True\n",
         str(too_few.value),
     )

@@ -120,7 +120,7 @@ def test_a_timed_out_step_reports_the_clusters_evidence(tmp_path, make_sim_clust
     step = recipes(summary)["14.1"]["step"]
     assert step["status"] == "failed"
     assert re.match(
-        r"timed out after \ds waiting for Deployment knative-operator in namespace default to be available\n",
+        r"timed out after \d+s waiting for Deployment knative-operator in namespace default to be available\n",
         step["error"],
     ), step["error"]
     assert (
