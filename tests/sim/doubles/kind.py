@@ -242,17 +242,19 @@ def ingress_mapping(config: dict) -> dict | None:
     return None
 
 
+RUNTIMES_CHOICE = 0  # --ingress-port 0: the sim binds a free port itself, as `docker run` does
+
+
 def reserve_port(mapping: dict) -> tuple[int, socket.socket | None]:
     """kind's PortOrGetFreePort: hostPort 0 (or unset) becomes a free port, whose listener is
-    held until the node container is started; -1 is the runtime's choice at `docker run` (no
-    listener held: nothing is reserved before); any other port is kept as given."""
+    held until the node container is started; -1 is the runtime's choice at `docker run`:
+    nothing is reserved before, the sim binds a free port when it starts (RUNTIMES_CHOICE),
+    so no other process can take it in between; any other port is kept as given."""
     port = int(mapping.get("hostPort") or 0)
     if port > 0:
         return port, None
     if port == -1:
-        with socket.socket() as probe:
-            probe.bind((mapping.get("listenAddress") or "0.0.0.0", 0))
-            return probe.getsockname()[1], None
+        return RUNTIMES_CHOICE, None
     holder = socket.socket()
     holder.bind((mapping.get("listenAddress") or "0.0.0.0", 0))
     holder.listen()
@@ -295,8 +297,9 @@ def is_json(line: str) -> bool:
     return True
 
 
-def start_sim(name: str, version: str, ingress_port: int | None) -> None:
-    """Start the simulated cluster detached from this process and wait for its ready line."""
+def start_sim(name: str, version: str, ingress_port: int | None) -> dict:
+    """Start the simulated cluster detached from this process, wait for its ready line and
+    return it (`ingress_endpoint`: where its gateway listens)."""
     directory = cluster_dir(name)
     try:
         directory.mkdir(parents=True)
@@ -341,7 +344,7 @@ def start_sim(name: str, version: str, ingress_port: int | None) -> None:
         for line in log_path.read_text(errors="replace").splitlines():
             if line.startswith("{") and "kubeconfig" in line and is_json(line):
                 (directory / "ready.json").write_text(line + "\n")
-                return
+                return json.loads(line)
         if process.poll() is not None:
             output = log_path.read_text(errors="replace").strip().splitlines()[-20:]
             shutil.rmtree(directory, ignore_errors=True)
@@ -408,15 +411,17 @@ def create_cluster(flags: dict[str, str], version: str) -> int:
         ingress_port, holder = reserve_port(mapping)
         if holder is not None:
             holder.close()
-        address = mapping.get("listenAddress") or "0.0.0.0"
-        ports[f"{INGRESS_CONTAINER_PORT}/tcp"] = f"{address}:{ingress_port}"
     try:
-        start_sim(name, k8s_version, ingress_port)
+        ready = start_sim(name, k8s_version, ingress_port)
     except KindError as error:
         if "retain" not in flags and "Conflict" in str(error):
             # kind deletes every node of the name when provisioning fails: the other's too.
             stop_sim(name)
         raise
+    if mapping is not None:
+        bound = ready["ingress_endpoint"].rsplit(":", 1)[1]
+        address = mapping.get("listenAddress") or "0.0.0.0"
+        ports[f"{INGRESS_CONTAINER_PORT}/tcp"] = f"{address}:{bound}"
     (cluster_dir(name) / "ports.json").write_text(json.dumps(ports))
     (cluster_dir(name) / "image").write_text(image + "\n")
     status("Preparing nodes " + "📦 " * len(nodes))
