@@ -361,7 +361,9 @@ def test_an_interrupt_landing_where_python_has_no_line_is_still_reported() -> No
     head = error.__traceback__
     # An entry whose instruction offset maps to no line, as CPython 3.11 leaves one.
     lineless = types.TracebackType(head.tb_next, head.tb_next.tb_frame, 10**6, -1)
-    assert lineless.tb_lineno is None
+    if lineless.tb_lineno is not None:
+        # Under a trace function (coverage.py) CPython takes the line from the frame instead.
+        pytest.skip(f"this interpreter gives the entry line {lineless.tb_lineno}: not lineless")
     head.tb_next = lineless
     with pytest.raises(TypeError):
         pytest.ExceptionInfo.from_exception(error).getrepr(funcargs=True)
