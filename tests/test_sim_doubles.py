@@ -27,10 +27,11 @@ from tests.sim.doubles import BIN_DIR, PYTHON_ENV, REPO_ROOT
 from tests.sim.mirror import binaries
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def published_ingress_port(cluster: str, env: dict[str, str]) -> int:
+    """The host port `docker port` names for the node's 31080, as the harness reads it."""
+    result = run(["docker", "port", f"{cluster}-control-plane", "31080/tcp"], env)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.strip().rsplit(":", 1)[1])
 
 
 def port_open(port: int) -> bool:
@@ -57,8 +58,9 @@ def tool_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
 
 
-def write_kind_config(path: Path, host_port: int) -> Path:
-    """The quickstart's kind config: the node's port 31080 mapped to `host_port`."""
+def write_kind_config(path: Path) -> Path:
+    """The quickstart's kind config: the node's port 31080 mapped to hostPort -1, as in the
+    harness's kind-config.yaml (the engine's choice when the node starts)."""
     path.write_text(
         yaml.safe_dump(
             {
@@ -67,7 +69,7 @@ def write_kind_config(path: Path, host_port: int) -> Path:
                 "nodes": [
                     {
                         "role": "control-plane",
-                        "extraPortMappings": [{"containerPort": 31080, "hostPort": host_port}],
+                        "extraPortMappings": [{"containerPort": 31080, "hostPort": -1}],
                     }
                 ],
             }
@@ -86,8 +88,7 @@ def cluster(tool_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("cluster")
     kubeconfig = home / "kubeconfig"
     kubeconfig.touch()  # pytest-kind touches the file before kind writes it
-    port = free_port()
-    config = write_kind_config(home / "kind.yaml", port)
+    config = write_kind_config(home / "kind.yaml")
     created = run(
         [
             "kind",
@@ -108,7 +109,7 @@ def cluster(tool_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory):
         yield SimpleNamespace(
             name="doubles",
             kubeconfig=kubeconfig,
-            ingress_port=port,
+            ingress_port=published_ingress_port("doubles", tool_env),
             create=created,
             env={**tool_env, "KUBECONFIG": str(kubeconfig)},
         )
@@ -223,8 +224,7 @@ def test_kind_delete_stops_the_sim_and_frees_its_ports(
     tool_env: dict[str, str], tmp_path: Path
 ) -> None:
     kubeconfig = tmp_path / "kubeconfig"
-    port = free_port()
-    config = write_kind_config(tmp_path / "kind.yaml", port)
+    config = write_kind_config(tmp_path / "kind.yaml")
     try:
         created = run(
             [
@@ -241,6 +241,7 @@ def test_kind_delete_stops_the_sim_and_frees_its_ports(
             tool_env,
         )
         assert created.returncode == 0, created.stderr
+        port = published_ingress_port("short-lived", tool_env)
         state = Path(tool_env["SIM_KIND_STATE"]) / "short-lived"
         pid = int((state / "pid").read_text())
         ready = json.loads((state / "ready.json").read_text())

@@ -5,7 +5,6 @@ gateway, load balancer addresses and serving-default-domain.yaml's Job."""
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import Callable
 
@@ -28,12 +27,6 @@ from tests.test_sim_serving import create_ksvc, nodeinfo
 
 PROBE = {"Host": "nothing-here.invalid"}
 LB_IP = "203.0.113.10"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.mark.parametrize(
@@ -190,7 +183,7 @@ def _nodeport(target: int | str = 8080, selector: str = "3scale-kourier-gateway"
 def test_on_kind_the_gateway_is_reached_only_through_the_node_port_service(
     make_sim_cluster: Callable[..., SimCluster], service, answers
 ):
-    sim = make_sim_cluster(ingress_port=free_port())
+    sim = make_sim_cluster(ingress_port=0)  # on kind: the node port's host port, a free one
     install_serving(sim)
     if service:
         client.CoreV1Api(api_client(sim)).create_namespaced_service("knative-serving", service)
