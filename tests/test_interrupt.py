@@ -4,8 +4,9 @@ partial file behind.
 
 Each phase is reached by watching the run's harness.log (or the mirror's knob) for the moment
 it starts, and held open where it would otherwise be over in milliseconds: the mirror stalls the
-kn download, the simulated API server is frozen (SIGSTOP) during 14.1's apply, slow-pod-logs
-holds the evidence reading, and a kind in front of the double takes its time to delete.
+kn download, the simulated API server is frozen (SIGSTOP) during 14.1's apply, held-pod-logs
+holds the evidence reading until the cluster is deleted, and a kind in front of the double takes
+its time to delete.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import pytest
 from cookbook14.tools import host_platform, run
 from tests.launch import ROOT, kind_args, kind_clusters, recipes, suites_command
 from tests.sim.doubles import BIN_DIR
-from tests.sim.faults import SLOW_POD_LOGS
+from tests.sim.faults import HELD_POD_LOGS
 
 NAME = "interrupted"
 PHASE_TIMEOUT = 120
@@ -146,11 +147,12 @@ PHASES = {
     "apply": ("recipe_14_1", (), {}),
     # Five times slower than real: the operator's pods take ~10 s to start.
     "wait": ("recipe_14_1", (), {"SIM_TIME_SCALE": "5.0"}),
-    # The operator's wait times out (6 s of its ~10 s); its logs then take 5 s to read.
+    # The operator's wait times out (6 s of its ~10 s); its logs are then held until the
+    # cluster is deleted.
     "evidence": (
         "recipe_14_1",
         ("--timeout-scale", "0.02"),
-        {"SIM_TIME_SCALE": "5.0", "SIM_FAULTS": SLOW_POD_LOGS},
+        {"SIM_TIME_SCALE": "5.0", "SIM_FAULTS": HELD_POD_LOGS},
     ),
     "teardown": ("recipe_14_1", (), {}),
 }

@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from tests.sim.faults import SLOW_POD_LOGS, SLOW_POD_LOGS_SECONDS, Faults
+from tests.sim.faults import HELD_POD_LOGS, HELD_POD_LOGS_SECONDS, Faults
 from tests.sim.store import (
     BUILTIN_TYPES,
     BadRequest,
@@ -1576,8 +1576,8 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise BadRequest(f"invalid tailLines: {tail}") from None
         container = query.get("container") or None
-        if SLOW_POD_LOGS in self.api.faults:
-            self.api.stopping.wait(SLOW_POD_LOGS_SECONDS)
+        if HELD_POD_LOGS in self.api.faults:
+            self.api.stopping.wait(HELD_POD_LOGS_SECONDS)
         lines = self.api.store.read_log(namespace, pod, container, tail_lines)
         if query.get("follow") not in ("true", "1"):
             data = "".join(f"{line}\n" for line in lines).encode()
