@@ -288,7 +288,7 @@ def test_a_cluster_that_cannot_be_deleted_is_the_last_line_with_its_command(
     )
     wrapper.chmod(0o755)
     kind_env["PATH"] = f"{wrapper.parent}:{kind_env['PATH']}"
-    kind_env["SIM_TIME_SCALE"] = "5.0"
+    kind_env["SIM_TIME_SCALE"] = "50.0"  # as PHASES["wait"]
     run = start(tmp_path, sim_cluster, kind_env, "-m", "recipe_14_1")
     try:
         run.until(

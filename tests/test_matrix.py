@@ -116,9 +116,9 @@ def test_two_versions_at_once_give_the_same_result(tmp_path, sim_cluster, kind_e
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_matrix_leaves_no_cluster(tmp_path, sim_cluster, kind_env, signum):
-    # A slow simulated cluster (a real minute = 5 s... x100 the default) keeps the runs busy
-    # in 14.1 while the interrupt comes.
-    kind_env["SIM_TIME_SCALE"] = "5.0"
+    # A slow simulated cluster (1000 times the default: the operator's pods take ~100 s to
+    # start) keeps the runs busy in 14.1 while the interrupt comes, however loaded the machine.
+    kind_env["SIM_TIME_SCALE"] = "50.0"
     process = subprocess.Popen(
         matrix_command(
             tmp_path,

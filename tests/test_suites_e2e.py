@@ -283,9 +283,9 @@ def test_docker_not_running_stops_at_start_with_one_line(
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_an_interrupted_run_deletes_the_cluster_it_created(tmp_path, sim_cluster, kind_env, signum):
-    # Five times slower than real: the operator's pods take ~10 s to start, so the signal below
-    # surely lands while the harness waits for them.
-    kind_env["SIM_TIME_SCALE"] = "5.0"
+    # Fifty times slower than real: the operator's pods take ~100 s to start, so the signal
+    # below lands while the harness waits for them however loaded the machine.
+    kind_env["SIM_TIME_SCALE"] = "50.0"
     command = suites_command(tmp_path / "r", *kind_args(sim_cluster, "interrupted"))
     process = subprocess.Popen(
         command, cwd=ROOT, env=kind_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
