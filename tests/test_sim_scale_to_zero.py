@@ -220,8 +220,11 @@ def test_a_pod_being_scaled_away_is_handed_no_request(
     try:
         create_ksvc(serving, nodeinfo("sleepy", window="6s"))
         wait_until(lambda: replicas(serving) == 0, timeout=15)
-        # The activator's scale-up is held too, so nothing but the doomed pod could answer.
-        monkeypatch.setattr(_serving_controller(serving), "reconcile", lambda: None)
+        # The activator's scale-up is held too, so nothing but the doomed pod could answer: once
+        # the loop calls the empty pass, no real pass is in flight to see the request below.
+        empty_pass = threading.Event()
+        monkeypatch.setattr(_serving_controller(serving), "reconcile", empty_pass.set)
+        assert empty_pass.wait(10), "the serving controller's loop made no pass in 10s"
         assert pods(serving) and not terminating(pods(serving))
         with pytest.raises(TimeoutError):
             serving.network.pod_port_for_host(HOST, 0.5, external_only=True)
