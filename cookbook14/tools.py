@@ -19,7 +19,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 from cookbook14.assets import cached_binary
@@ -60,7 +60,28 @@ def run(
     command = [str(part) for part in argv]
     log.info("running %s", " ".join(command))
     deadline = time.monotonic() + timeout
-    interruption: BaseException | None = None
+    interruptions: list[BaseException] = []
+    with _interrupts_deferred(command, interruptions) if finish_on_interrupt else nullcontext():
+        result, reader = _run_started(command, deadline, timeout, finish_on_interrupt, on_line)
+    if reader is None:
+        for stream in (result.stdout, result.stderr):
+            for line in stream.splitlines():
+                log.info("  %s", line)
+    if check and result.returncode != 0:
+        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
+        raise ToolError(f"`{' '.join(command)}` failed (exit {result.returncode}):\n{tail}")
+    if interruptions:
+        raise interruptions[0]
+    return result
+
+
+def _run_started(
+    command: list[str],
+    deadline: float,
+    timeout: float,
+    finish_on_interrupt: bool,
+    on_line: Callable[[str], None] | None,
+) -> tuple[subprocess.CompletedProcess, _LinesAsTheyCome | None]:
     try:
         # Held while the tool starts: a Ctrl-C inside Popen would leave a started tool that
         # nobody waits for or stops (a `kind create` finishing after the cleanup).
@@ -85,36 +106,58 @@ def run(
     if finish_on_interrupt:
         log.info("pid %d: a Ctrl-C from now on waits for it to finish", process.pid)
     reader = _LinesAsTheyCome(process, on_line) if on_line else None
-    while True:
+    try:
+        _raise_held(held)
+        remaining = max(0.0, deadline - time.monotonic())
+        if reader:
+            stdout, stderr = reader.all_once_ended(remaining), ""
+        else:
+            stdout, stderr = process.communicate(timeout=remaining)
+    except subprocess.TimeoutExpired:
+        _end_session(process, drain=reader is None)
+        raise ToolError(f"`{' '.join(command)}` did not finish within {timeout:.0f}s") from None
+    except BaseException:  # KeyboardInterrupt: Ctrl-C, or a TERM (see the plugin)
+        _end_session(process, drain=reader is None)
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), reader
+
+
+@contextmanager
+def _interrupts_deferred(command: list[str], interruptions: list[BaseException]) -> Iterator[None]:
+    """SIGINT and SIGTERM handled as usual (the plugin notes them), but what the handler raises
+    is kept in `interruptions` instead of cutting the tool's wait short: from before the tool
+    starts to after it has ended, so no moment is left where a Ctrl-C escapes the wait. A
+    signal without a Python handler is raised again once the tool has ended."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    replay: list[int] = []
+
+    def deferred(signum: int, frame: object) -> None:
+        handler = handlers[signum]
+        if handler == signal.SIG_IGN:
+            return
+        if not interruptions:
+            log.warning("interrupted: letting `%s` finish first", " ".join(command))
+        if not callable(handler):
+            replay.append(signum)
+            interruptions.append(KeyboardInterrupt(f"signal {signum}"))
+            return
         try:
-            _raise_held(held)
-            remaining = max(0.0, deadline - time.monotonic())
-            if reader:
-                stdout, stderr = reader.all_once_ended(remaining), ""
-            else:
-                stdout, stderr = process.communicate(timeout=remaining)
-            break
-        except subprocess.TimeoutExpired:
-            _end_session(process, drain=reader is None)
-            raise ToolError(f"`{' '.join(command)}` did not finish within {timeout:.0f}s") from None
-        except BaseException as error:  # KeyboardInterrupt: Ctrl-C, or a TERM (see the plugin)
-            if not finish_on_interrupt:
-                _end_session(process, drain=reader is None)
-                raise
-            if interruption is None:
-                log.warning("interrupted: letting `%s` finish first", " ".join(command))
-            interruption = error
-    result = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
-    if reader is None:
-        for stream in (result.stdout, result.stderr):
-            for line in stream.splitlines():
-                log.info("  %s", line)
-    if check and result.returncode != 0:
-        tail = "\n".join((result.stderr or result.stdout).strip().splitlines()[-5:])
-        raise ToolError(f"`{' '.join(command)}` failed (exit {result.returncode}):\n{tail}")
-    if interruption is not None:
-        raise interruption
-    return result
+            handler(signum, frame)
+        except BaseException as error:  # noqa: BLE001 - kept, raised once the tool has ended
+            interruptions.append(error)
+
+    for signum in handlers:
+        signal.signal(signum, deferred)
+    try:
+        yield
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    for signum in replay:
+        signal.raise_signal(signum)
 
 
 @contextmanager

@@ -12,6 +12,7 @@ its time to delete.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shlex
 import signal
@@ -346,6 +347,31 @@ def test_a_ctrl_c_while_a_deletion_starts_waits_for_it(ctrl_c_while_starting, tm
     done = tmp_path / "deleted"
     with pytest.raises(KeyboardInterrupt):
         run(["sh", "-c", f"sleep 0.5; touch {done}"], finish_on_interrupt=True)
+    assert done.exists(), "the deletion was cut short or left to run on its own"
+
+
+def test_a_ctrl_c_as_a_deletion_is_announced_waits_for_it(tmp_path) -> None:
+    """The moment a person (or test_an_interrupt_at_any_phase) sees "a Ctrl-C from now on waits
+    for it to finish" in harness.log, a Ctrl-C must already wait (round 12: one landing just
+    after that line escaped run() and the deletion was not waited for)."""
+    done = tmp_path / "deleted"
+
+    class CtrlCOnTheAnnouncement(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "a Ctrl-C from now on waits" in record.getMessage():
+                signal.raise_signal(signal.SIGINT)
+
+    handler = CtrlCOnTheAnnouncement()
+    tools_log = logging.getLogger("cookbook14.tools")
+    tools_log.addHandler(handler)
+    level = tools_log.level
+    tools_log.setLevel(logging.INFO)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run(["sh", "-c", f"sleep 0.5; touch {done}"], finish_on_interrupt=True)
+    finally:
+        tools_log.removeHandler(handler)
+        tools_log.setLevel(level)
     assert done.exists(), "the deletion was cut short or left to run on its own"
 
 
