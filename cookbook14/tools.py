@@ -19,7 +19,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext, suppress
+from contextlib import ExitStack, contextmanager, nullcontext, suppress
 from pathlib import Path
 
 from cookbook14.assets import cached_binary
@@ -59,10 +59,9 @@ def run(
     it comes, for progress during a long run."""
     command = [str(part) for part in argv]
     log.info("running %s", " ".join(command))
-    deadline = time.monotonic() + timeout
     interruptions: list[BaseException] = []
     with _interrupts_deferred(command, interruptions) if finish_on_interrupt else nullcontext():
-        result, reader = _run_started(command, deadline, timeout, finish_on_interrupt, on_line)
+        result, reader = _run_started(command, timeout, finish_on_interrupt, on_line)
     if reader is None:
         for stream in (result.stdout, result.stderr):
             for line in stream.splitlines():
@@ -77,36 +76,43 @@ def run(
 
 def _run_started(
     command: list[str],
-    deadline: float,
     timeout: float,
     finish_on_interrupt: bool,
     on_line: Callable[[str], None] | None,
 ) -> tuple[subprocess.CompletedProcess, _LinesAsTheyCome | None]:
+    deadline = time.monotonic() + timeout
+    # Held from before the tool starts until inside the `try` that stops it: a Ctrl-C in
+    # between would leave a started tool that nobody waits for or stops (a `kind create`
+    # finishing after the cleanup).
+    hold = ExitStack()
+    held = hold.enter_context(_signals_held())
     try:
-        # Held while the tool starts: a Ctrl-C inside Popen would leave a started tool that
-        # nobody waits for or stops (a `kind create` finishing after the cleanup).
-        with _signals_held() as held:
-            process = subprocess.Popen(
-                command,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT if on_line else subprocess.PIPE,
-                text=True,
-                start_new_session=True,
-            )
-    except FileNotFoundError:
-        _raise_held(held)
-        raise ToolError(f"{command[0]} was not found") from None
+        process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if on_line else subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
     except OSError as error:
+        hold.close()
         _raise_held(held)
+        if isinstance(error, FileNotFoundError):
+            raise ToolError(f"{command[0]} was not found") from None
         # ENOEXEC ("Exec format error"): a program built for another OS or architecture.
         raise ToolError(
             f"{command[0]} cannot be run on this machine ({platform.system()}/"
             f"{platform.machine()}): {error.strerror or error}"
         ) from None
-    if finish_on_interrupt:
-        log.info("pid %d: a Ctrl-C from now on waits for it to finish", process.pid)
-    reader = _LinesAsTheyCome(process, on_line) if on_line else None
+    except BaseException:
+        hold.close()
+        raise
+    reader = None
     try:
+        hold.close()
+        if finish_on_interrupt:
+            log.info("pid %d: a Ctrl-C from now on waits for it to finish", process.pid)
+        reader = _LinesAsTheyCome(process, on_line) if on_line else None
         _raise_held(held)
         remaining = max(0.0, deadline - time.monotonic())
         if reader:
@@ -132,22 +138,20 @@ def _interrupts_deferred(command: list[str], interruptions: list[BaseException])
         yield
         return
     handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
-    replay: list[int] = []
+    received: list[int] = []
 
     def deferred(signum: int, frame: object) -> None:
         handler = handlers[signum]
         if handler == signal.SIG_IGN:
             return
-        if not interruptions:
+        received.append(signum)
+        if len(received) == 1:
             log.warning("interrupted: letting `%s` finish first", " ".join(command))
-        if not callable(handler):
-            replay.append(signum)
-            interruptions.append(KeyboardInterrupt(f"signal {signum}"))
-            return
-        try:
-            handler(signum, frame)
-        except BaseException as error:  # noqa: BLE001 - kept, raised once the tool has ended
-            interruptions.append(error)
+        if callable(handler):
+            try:
+                handler(signum, frame)
+            except BaseException as error:  # noqa: BLE001 - kept, raised once the tool has ended
+                interruptions.append(error)
 
     for signum in handlers:
         signal.signal(signum, deferred)
@@ -156,8 +160,9 @@ def _interrupts_deferred(command: list[str], interruptions: list[BaseException])
     finally:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
-    for signum in replay:
-        signal.raise_signal(signum)
+    for signum in received:
+        if not callable(handlers[signum]):
+            signal.raise_signal(signum)
 
 
 @contextmanager

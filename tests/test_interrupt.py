@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from cookbook14 import tools
 from cookbook14.tools import host_platform, run
 from tests.launch import ROOT, kind_args, kind_clusters, recipes, suites_command
 from tests.sim.doubles import BIN_DIR
@@ -340,6 +341,23 @@ def test_a_ctrl_c_while_a_tool_starts_stops_that_tool(ctrl_c_while_starting):
     with pytest.raises(KeyboardInterrupt):
         run(["sleep", "30"])
     [tool] = ctrl_c_while_starting
+    assert tool.poll() is not None, "the tool was left running, with nobody to wait for it"
+
+
+def test_a_ctrl_c_as_a_tools_output_is_first_read_stops_that_tool(monkeypatch) -> None:
+    """The last moment before run() waits on a tool: a Ctrl-C there stops the tool too."""
+    started: list[subprocess.Popen] = []
+    reader = tools._LinesAsTheyCome
+
+    def ctrl_c_as_reading_starts(process: subprocess.Popen, on_line) -> tools._LinesAsTheyCome:
+        started.append(process)
+        signal.raise_signal(signal.SIGINT)
+        return reader(process, on_line)
+
+    monkeypatch.setattr(tools, "_LinesAsTheyCome", ctrl_c_as_reading_starts)
+    with pytest.raises(KeyboardInterrupt):
+        run(["sleep", "30"], on_line=lambda line: None)
+    [tool] = started
     assert tool.poll() is not None, "the tool was left running, with nobody to wait for it"
 
 
