@@ -194,6 +194,8 @@ def test_kind_cluster_is_created_used_and_deleted(tmp_path, sim_cluster, kind_en
     assert "applied CustomResourceDefinition knativeservings.operator.knative.dev" in log
     assert summary["found"]["kubernetes"] == "v1.27.3"
     assert kind_clusters(kind_env) == [], "the cluster this run created is deleted"
+    # Once: the fixture's teardown deletes it, and the session's end does not ask kind again.
+    assert log.count("delete cluster --name=e2e") == 1, "kind is asked to delete it once"
     # The kubeconfig (the cluster's admin credentials) stays in the private cache, never in
     # the run folder that CI uploads.
     kubeconfig = Path(summary["cluster"]["kubeconfig"])
