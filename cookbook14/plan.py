@@ -16,6 +16,7 @@ import yaml
 from cookbook14.catalog import Catalog, NodeImage, Release, Version
 from cookbook14.errors import UsageError
 from cookbook14.options import Options
+from cookbook14.tools import NERDCTL_ENGINES, container_runtime, kind_needed_for
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "manifests"
 KIND_DOMAIN = "127.0.0.1.sslip.io"
@@ -227,6 +228,10 @@ class ClusterPlan:
     kind_version: str | None
     domain: str | None
     kind_config: str | None
+    # The container engine kind drives (docker unless KIND_EXPERIMENTAL_PROVIDER names one),
+    # and what sets the oldest kind that will do (kind_version).
+    container_engine: str | None = None
+    kind_needed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -292,10 +297,32 @@ def build_plan(options: Options, catalog: Catalog) -> Plan:
         provider=options.cluster,
         name=options.cluster_name,
         node_image=node.image if on_kind else None,
-        kind_version=str(node.kind) if on_kind else None,
+        kind_version=None,
         domain=serving_domain(options),
-        kind_config=str(MANIFESTS / "kind-config.yaml") if on_kind else None,
+        kind_config=None,
     )
+    if on_kind:
+        engine = container_runtime()
+        kind, needed_by = kind_needed_for(engine, node.kind)
+        if kind != node.kind:
+            deviations.append(
+                Deviation(
+                    "cluster",
+                    f"kind {kind} instead of {node.kind}",
+                    f"{needed_by} needs kind >= {kind}; the node image {node.image} was "
+                    f"published with kind {node.kind}",
+                )
+            )
+        # hostPort -1 has the runtime bind a free port; nerdctl passes it on as port 0,
+        # which CNI's portmap refuses, so there kind picks the port (hostPort 0).
+        config = "kind-config-nerdctl.yaml" if engine in NERDCTL_ENGINES else "kind-config.yaml"
+        cluster = replace(
+            cluster,
+            kind_version=str(kind),
+            kind_config=str(MANIFESTS / config),
+            container_engine=engine,
+            kind_needed_by=needed_by,
+        )
     sources = _Sources(catalog, release, options.mirror)
     deadline = {name: seconds * options.timeout_scale for name, seconds in DEADLINES.items()}
     steps = (

@@ -197,6 +197,7 @@ class KindProvider:
             self.options.mirror,
             self.options.cache_dir,
             warn=warnings.append,
+            needed_by=self.plan.cluster.kind_needed_by,
         )
         name = self.options.cluster_name
         self.name_lock = claim_cluster_name(
@@ -208,6 +209,7 @@ class KindProvider:
         )
         kubeconfig = self.options.kubeconfig or private_kubeconfig(self.options.cache_dir, name)
         image = self.plan.cluster.node_image
+        config = Path(self.plan.cluster.kind_config)
         self.cluster = LoggedKindCluster(name, kubeconfig, image, kind)
         reused = self.cluster.exists()
         if reused:
@@ -219,7 +221,7 @@ class KindProvider:
             progress(f"creating kind cluster {name} ({image}); up to {deadline:.0f}s")
             # Set before creating, so that an interrupted creation is cleaned up too.
             self.created = True
-            self.created = self.cluster.create(Path(self.plan.cluster.kind_config), deadline)
+            self.created = self.cluster.create(config, deadline)
             if not self.created:
                 reused = True
                 progress(f"kind cluster {name} was made meanwhile, not by this harness: reusing it")
@@ -234,8 +236,8 @@ class KindProvider:
             progress,
         )
         # hostPort -1 in kind-config.yaml: the container runtime binds a free port itself (kind
-        # common.PortOrGetFreePort), and binds another one when the node container restarts,
-        # so the port is asked of the runtime on every run, reused cluster or not.
+        # common.PortOrGetFreePort), and binds another one when the node container restarts
+        # (nerdctl's 0: kind's pick), so the port is asked of the runtime on every run.
         try:
             host_port = published_port(runtime, f"{name}-control-plane", KOURIER_NODE_PORT)
         except ToolError as error:
@@ -243,7 +245,7 @@ class KindProvider:
             if self.options.ingress_endpoint is None and not reused:
                 raise ToolError(
                     f"the kind cluster {name} this run created publishes no host port for "
-                    f"Kourier's NodePort {KOURIER_NODE_PORT}, though its kind-config.yaml maps "
+                    f"Kourier's NodePort {KOURIER_NODE_PORT}, though its {config.name} maps "
                     f"it ({error}); see the Ports of `{runtime.name} inspect {name}-control-plane`"
                     ". Where the container engine cannot publish ports to this machine (a "
                     "remote engine), give --ingress-endpoint HOST:PORT, the address at which "

@@ -231,8 +231,7 @@ def _end_session(process: subprocess.Popen, drain: bool = True) -> None:
 
 
 # KIND_EXPERIMENTAL_PROVIDER -> the container runtime kind then drives (kind
-# pkg/internal/runtime/runtime.go; nerdctl, finch and nerdctl.lima since kind v0.23). Any other
-# value kind ignores, with a warning, and uses Docker.
+# pkg/internal/runtime/runtime.go). Any other value kind ignores, with a warning, and uses Docker.
 RUNTIMES = {
     "docker": "docker",
     "podman": "podman",
@@ -240,6 +239,10 @@ RUNTIMES = {
     "finch": "finch",
     "nerdctl.lima": "nerdctl.lima",
 }
+# The engines of kind's nerdctl provider, which kind has since v0.23.0: an older kind ignores
+# these values ("ignoring unknown value") and makes the cluster with Docker, or finds no engine.
+NERDCTL_ENGINES = ("nerdctl", "finch", "nerdctl.lima")
+KIND_FOR_NERDCTL = Version(0, 23, 0)
 
 
 def container_runtime() -> str:
@@ -352,6 +355,14 @@ def kind_version(kind: Path) -> Version:
     return Version.parse(match[1])
 
 
+def kind_needed_for(engine: str, node_kind: Version) -> tuple[Version, str]:
+    """The oldest kind this run can use, and what needs it: the node image's kind, or for
+    kind's nerdctl provider v0.23.0 if that is newer."""
+    if engine in NERDCTL_ENGINES and node_kind < KIND_FOR_NERDCTL:
+        return KIND_FOR_NERDCTL, f"KIND_EXPERIMENTAL_PROVIDER={engine} (kind's nerdctl provider)"
+    return node_kind, "the node image of this Knative version"
+
+
 def resolve_kind(
     kind_bin: Path | None,
     needed: Version,
@@ -359,6 +370,7 @@ def resolve_kind(
     mirror: str | None,
     cache: Path,
     warn: Callable[[str], None] = log.warning,
+    needed_by: str = "the node image of this Knative version",
 ) -> Path:
     """The kind to use: --kind-bin (must be new enough), PATH's if new enough, else download.
     A kind on PATH that cannot tell its version (an asdf or mise shim with no version chosen)
@@ -369,9 +381,8 @@ def resolve_kind(
         found = kind_version(kind_bin)
         if found < needed:
             raise ToolError(
-                f"--kind-bin {kind_bin} is kind {found}, but the node image of this Knative "
-                f"version needs kind >= {needed}; give a newer kind or leave out --kind-bin "
-                "to download it"
+                f"--kind-bin {kind_bin} is kind {found}, but {needed_by} needs kind >= "
+                f"{needed}; give a newer kind or leave out --kind-bin to download it"
             )
         return kind_bin
     on_path = shutil.which("kind")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from cookbook14.catalog import COMPONENTS, Catalog, Version
 from cookbook14.errors import UsageError
@@ -278,6 +279,48 @@ def test_existing_cluster_plan_adds_no_nodeport():
     assert not [a for a in plan.step("14.2").applies if "nodeport" in a.source]
     assert not [d for d in plan.deviations if "nodeport" in d.what]
     assert plan.cluster.kind_config is None
+
+
+def kourier_host_port(kind_config: str) -> int:
+    config = yaml.safe_load(Path(kind_config).read_text())
+    return config["nodes"][0]["extraPortMappings"][0]["hostPort"]
+
+
+@pytest.mark.parametrize("engine", ["nerdctl", "finch", "nerdctl.lima"])
+def test_kinds_nerdctl_provider_gets_kind_0_23_and_a_port_kind_picks(monkeypatch, engine):
+    monkeypatch.setenv("KIND_EXPERIMENTAL_PROVIDER", engine)
+    plan = plan_for("book")
+    assert (plan.cluster.container_engine, plan.cluster.kind_version) == (engine, "0.23.0")
+    assert plan.cluster.kind_needed_by == (
+        f"KIND_EXPERIMENTAL_PROVIDER={engine} (kind's nerdctl provider)"
+    )
+    assert kourier_host_port(plan.cluster.kind_config) == 0
+    assert [(d.what, d.why) for d in plan.deviations if d.recipe == "cluster"] == [
+        (
+            "kind 0.23.0 instead of 0.20.0",
+            f"KIND_EXPERIMENTAL_PROVIDER={engine} (kind's nerdctl provider) needs kind >= "
+            f"0.23.0; the node image {plan.cluster.node_image} was published with kind 0.20.0",
+        )
+    ]
+    # A node image of kind 0.24 needs no other kind.
+    newer = plan_for("1.16")
+    assert newer.cluster.kind_version == "0.24.0"
+    assert not [d for d in newer.deviations if d.recipe == "cluster"]
+
+
+@pytest.mark.parametrize("engine", [None, "docker", "podman", "unknown"])
+def test_other_engines_keep_the_node_images_kind_and_the_runtimes_port(monkeypatch, engine):
+    if engine is None:
+        monkeypatch.delenv("KIND_EXPERIMENTAL_PROVIDER", raising=False)
+    else:
+        monkeypatch.setenv("KIND_EXPERIMENTAL_PROVIDER", engine)
+    plan = plan_for("book")
+    # An unknown value kind ignores, and uses Docker.
+    assert plan.cluster.container_engine == ("podman" if engine == "podman" else "docker")
+    assert plan.cluster.kind_version == "0.20.0"
+    assert plan.cluster.kind_needed_by == "the node image of this Knative version"
+    assert kourier_host_port(plan.cluster.kind_config) == -1
+    assert not [d for d in plan.deviations if d.recipe == "cluster"]
 
 
 def test_later_recipes_are_planned_from_the_catalog():

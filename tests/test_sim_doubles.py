@@ -23,7 +23,7 @@ from kubernetes import config as k8s_config
 
 from tests.conftest import KUBECTL
 from tests.sim import mirror
-from tests.sim.doubles import BIN_DIR, PYTHON_ENV, REPO_ROOT
+from tests.sim.doubles import BIN_DIR, PYTHON_ENV, REPO_ROOT, engine_named, executable_script
 from tests.sim.mirror import binaries
 
 
@@ -58,7 +58,7 @@ def tool_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     }
 
 
-def write_kind_config(path: Path) -> Path:
+def write_kind_config(path: Path, host_port: int = -1) -> Path:
     """The quickstart's kind config: the node's port 31080 mapped to hostPort -1, as in the
     harness's kind-config.yaml (the engine's choice when the node starts)."""
     path.write_text(
@@ -69,7 +69,7 @@ def write_kind_config(path: Path) -> Path:
                 "nodes": [
                     {
                         "role": "control-plane",
-                        "extraPortMappings": [{"containerPort": 31080, "hostPort": -1}],
+                        "extraPortMappings": [{"containerPort": 31080, "hostPort": host_port}],
                     }
                 ],
             }
@@ -218,6 +218,56 @@ def test_kind_export_logs(cluster, tmp_path: Path) -> None:
     node = tmp_path / "logs" / "doubles-control-plane"
     assert {"kubelet.log", "containerd.log", "sim.log"} <= {p.name for p in node.iterdir()}
     assert "release_mirror" in (node / "sim.log").read_text()
+
+
+def create_with(kind: str, name: str, config: Path, env: dict[str, str]):
+    return run(
+        [kind, "create", "cluster", f"--name={name}", f"--kubeconfig={config.parent / name}"]
+        + ["--config", str(config)],
+        env,
+    )
+
+
+def test_kind_before_0_23_ignores_nerdctl_and_makes_the_nodes_with_docker(
+    tool_env: dict[str, str], tmp_path: Path
+) -> None:
+    nerdctl = str(engine_named(tmp_path, "nerdctl"))
+    env = {**tool_env, "KIND_EXPERIMENTAL_PROVIDER": "nerdctl"}
+    created = create_with("kind", "old-kind", write_kind_config(tmp_path / "kind.yaml"), env)
+    try:
+        assert created.returncode == 0, created.stderr
+        assert 'ignoring unknown value "nerdctl" for KIND_EXPERIMENTAL_PROVIDER' in created.stderr
+        unknown = run([nerdctl, "port", "old-kind-control-plane", "31080/tcp"], env)
+        assert unknown.returncode == 1
+        assert 'msg="no such container old-kind-control-plane"' in unknown.stderr
+        assert published_ingress_port("old-kind", env) > 0, "Docker's container"
+    finally:
+        delete_cluster("old-kind", tmp_path / "old-kind", env)
+
+
+def test_kind_0_23_drives_nerdctl_which_cannot_publish_host_port_minus_1(
+    tool_env: dict[str, str], tmp_path: Path
+) -> None:
+    kind = tmp_path / "kind-0.23"
+    kind.write_bytes(executable_script("kind", "v0.23.0"))
+    kind.chmod(0o755)
+    nerdctl = str(engine_named(tmp_path, "nerdctl"))
+    env = {**tool_env, "KIND_EXPERIMENTAL_PROVIDER": "nerdctl"}
+    refused = create_with(str(kind), "runtimes-port", write_kind_config(tmp_path / "a.yaml"), env)
+    assert refused.returncode == 1
+    assert "using nerdctl due to KIND_EXPERIMENTAL_PROVIDER" in refused.stderr
+    assert "--publish=0.0.0.0:0:31080/TCP" in refused.stderr
+    assert "invalid host port number: 0" in refused.stderr
+    assert "runtimes-port" not in run([str(kind), "get", "clusters"], env).stdout.split()
+    created = create_with(str(kind), "kinds-port", write_kind_config(tmp_path / "b.yaml", 0), env)
+    try:
+        assert created.returncode == 0, created.stderr
+        bound = run([nerdctl, "port", "kinds-port-control-plane", "31080/tcp"], env)
+        assert bound.returncode == 0 and port_open(int(bound.stdout.rsplit(":", 1)[1]))
+        docker = run(["docker", "port", "kinds-port-control-plane", "31080/tcp"], env)
+        assert "No such container: kinds-port-control-plane" in docker.stderr
+    finally:
+        delete_cluster("kinds-port", tmp_path / "kinds-port", env)
 
 
 def test_kind_delete_stops_the_sim_and_frees_its_ports(

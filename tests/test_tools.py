@@ -19,11 +19,12 @@ from cookbook14.errors import AssetError, ToolError
 from cookbook14.tools import (
     check_docker,
     install_kn,
+    kind_needed_for,
     kind_version,
     pull_node_image,
     resolve_kind,
 )
-from tests.sim.doubles import BIN_DIR, executable_script
+from tests.sim.doubles import BIN_DIR, engine_named, executable_script
 
 NODE_IMAGE = "kindest/node:v1.27.3"
 
@@ -67,14 +68,6 @@ def test_a_broken_cli_plugin_is_not_taken_for_the_reason(monkeypatch):
     )
 
 
-def engine_named(folder: Path, name: str) -> Path:
-    """The docker double under another engine's name, as podman's CLI mirrors docker's."""
-    path = folder / name
-    path.write_text(f'#!/bin/sh\nexec {BIN_DIR / "docker"} "$@"\n')
-    path.chmod(0o755)
-    return path
-
-
 def test_kind_experimental_provider_podman_needs_podman_not_docker(monkeypatch, tmp_path):
     monkeypatch.setenv("KIND_EXPERIMENTAL_PROVIDER", "podman")
     monkeypatch.setenv("PATH", f"{BIN_DIR}:/usr/bin:/bin")
@@ -112,6 +105,18 @@ def test_too_old_kind_bin_names_what_is_needed(tmp_path, catalog):
     assert str(raised.value) == (
         f"--kind-bin {kind} is kind 0.17.0, but the node image of this Knative version needs "
         "kind >= 0.20.0; give a newer kind or leave out --kind-bin to download it"
+    )
+
+
+def test_too_old_kind_bin_for_nerdctl_says_so(tmp_path, catalog):
+    kind = old_kind(tmp_path)
+    needed, needed_by = kind_needed_for("nerdctl", Version(0, 20, 0))
+    with pytest.raises(ToolError) as raised:
+        resolve_kind(kind, needed, catalog, None, tmp_path / "cache", needed_by=needed_by)
+    assert str(raised.value) == (
+        f"--kind-bin {kind} is kind 0.17.0, but KIND_EXPERIMENTAL_PROVIDER=nerdctl (kind's "
+        "nerdctl provider) needs kind >= 0.23.0; give a newer kind or leave out --kind-bin to "
+        "download it"
     )
 
 

@@ -41,6 +41,15 @@ def executable_script(
     ).encode()
 
 
+def engine_named(folder: Path, name: str) -> Path:
+    """The docker double as another engine's CLI in `folder` (podman's and nerdctl's commands
+    mirror docker's): it answers for that engine's containers only."""
+    path = folder / name
+    path.write_text(f'#!/bin/sh\nSIM_CONTAINER_CLI={name} exec {BIN_DIR / "docker"} "$@"\n')
+    path.chmod(0o755)
+    return path
+
+
 def scan_flags(
     argv: list[str],
     value_flags: set[str],

@@ -37,6 +37,9 @@ BROKEN_PLUGIN_WARNING = (
     "directory"
 )
 LAYERS = 6
+# Set by a launcher that runs this double as another engine's CLI (nerdctl, podman: their
+# commands mirror docker's); its containers are that engine's.
+CLI_NAME_ENV = "SIM_CONTAINER_CLI"
 
 CLIENT_INFO = f"""Client: Docker Engine - Community
  Version:    {DOCKER_VERSION}
@@ -256,14 +259,21 @@ def pull(reference: str) -> int:
 
 
 def port(container: str, private: str) -> int:
-    """`docker port <container> 31080/tcp`: the host address of each binding, one a line."""
+    """`docker port <container> 31080/tcp`: the host address of each binding, one a line;
+    under another engine's name (SIM_CONTAINER_CLI), that engine's containers only."""
     from tests.sim.doubles.kind import published_ports  # kind's double imports this module
 
     if (down := fail_without_daemon()) is not None:
         return down
-    ports = published_ports(container)
+    engine = os.environ.get(CLI_NAME_ENV, "docker")
+    ports = published_ports(container, engine)
     if ports is None:
-        print(f"Error response from daemon: No such container: {container}", file=sys.stderr)
+        print(
+            f"Error response from daemon: No such container: {container}"
+            if engine == "docker"
+            else f'time="2026-01-01T00:00:00Z" level=fatal msg="no such container {container}"',
+            file=sys.stderr,
+        )
         return 1
     key = private if "/" in private else f"{private}/tcp"
     if key not in ports:

@@ -9,7 +9,11 @@ the sim's pid, its ready line, its kubeconfig, its published ports and its outpu
 double keeps the host's images there too).
 A hostPort of 0 gets a free port of this machine, held until the node "starts"; -1 leaves
 the choice to the runtime at `docker run`: a free port then
-(`pkg/cluster/internal/providers/common/getport.go`). A create that fails once nodes exist
+(`pkg/cluster/internal/providers/common/getport.go`), but nerdctl is handed port 0 and its CNI
+refuses it, so the node never starts (`providers/nerdctl/provision.go`). The engine is
+KIND_EXPERIMENTAL_PROVIDER's as `pkg/internal/runtime/runtime.go` reads it (nerdctl, finch and
+nerdctl.lima from v0.23.0 on; before, ignored: Docker); a cluster's ports are published to its
+engine only (the docker double's `port` under that engine's name). A create that fails once nodes exist
 deletes them unless --retain (create.go); SIM_KIND_CREATE_FAILS=1 makes kubeadm init fail,
 SIM_KIND_CREATE_SECONDS makes it take that long.
 """
@@ -63,6 +67,10 @@ RELEASES = {
     "v0.31.0": ("v1.35.0", "go1.25.5"),
     "v0.32.0": ("v1.36.1", "go1.25.7"),
 }
+
+# KIND_EXPERIMENTAL_PROVIDER values of kind's nerdctl provider, and the release that added it.
+NERDCTL_ENGINES = ("nerdctl", "finch", "nerdctl.lima")
+NERDCTL_SINCE = (0, 23, 0)
 
 # Flags that take a value, per kind's cobra commands; anything else is boolean.
 VALUE_FLAGS = {"name", "kubeconfig", "image", "config", "wait", "verbosity", "nodes"}
@@ -215,6 +223,18 @@ def ensure_docker() -> None:
         )
 
 
+def node_engine(version: str) -> str:
+    """The container CLI this kind makes nodes with, warning as runtime.GetDefault does."""
+    chosen = os.environ.get("KIND_EXPERIMENTAL_PROVIDER", "")
+    release = tuple(int(part) for part in version.lstrip("v").split("."))
+    if chosen in ("docker", "podman") or (chosen in NERDCTL_ENGINES and release >= NERDCTL_SINCE):
+        print(f"using {chosen} due to KIND_EXPERIMENTAL_PROVIDER", file=sys.stderr)
+        return chosen
+    if chosen:
+        print(f'ignoring unknown value "{chosen}" for KIND_EXPERIMENTAL_PROVIDER', file=sys.stderr)
+    return "docker"
+
+
 def read_config_file(path: str) -> dict:
     """Validate a kind Cluster config the way kind's internal/apis/config/encoding does."""
     try:
@@ -261,11 +281,16 @@ def reserve_port(mapping: dict) -> tuple[int, socket.socket | None]:
     return holder.getsockname()[1], holder
 
 
-def published_ports(container: str) -> dict[str, str] | None:
-    """`docker port` of a node container: "31080/tcp" -> "127.0.0.1:41234"; None when there
-    is no such container."""
+def published_ports(container: str, engine: str) -> dict[str, str] | None:
+    """`<engine> port` of a node container: "31080/tcp" -> "127.0.0.1:41234"; None when
+    that engine has no such container."""
     name = container.removesuffix("-control-plane")
     if not container.endswith("-control-plane") or name not in live_clusters():
+        return None
+    try:
+        if (cluster_dir(name) / "engine").read_text() != engine:
+            return None
+    except OSError:
         return None
     try:
         return json.loads((cluster_dir(name) / "ports.json").read_text())
@@ -405,6 +430,23 @@ def create_cluster(flags: dict[str, str], version: str) -> int:
     status(f"Ensuring node image ({image.split('@', 1)[0]}) 🖼")
     add_image(image)
     mapping = ingress_mapping(config)
+    engine = node_engine(version)
+    if (
+        engine in NERDCTL_ENGINES
+        and mapping is not None
+        and int(mapping.get("hostPort") or 0) == -1
+    ):
+        # The node container's start: nerdctl's CNI setup (portmap) refuses host port 0.
+        print(" • Preparing nodes 📦  ...", file=sys.stderr)
+        print(" ✗ Preparing nodes 📦", file=sys.stderr)
+        address = mapping.get("listenAddress") or "0.0.0.0"
+        raise KindError(
+            f'failed to create cluster: command "{engine} run --name {name}-control-plane ... '
+            f'--publish={address}:0:{INGRESS_CONTAINER_PORT}/TCP ..." failed with error: exit '
+            'status 1\nCommand Output: time="2026-01-01T00:00:00Z" level=fatal msg="failed to '
+            "create shim task: OCI runtime create failed: error running hook #0: failed to call "
+            'cni.Setup: plugin type=\\"portmap\\" failed (add): invalid host port number: 0"'
+        )
     ports: dict[str, str] = {}
     ingress_port = None
     if mapping is not None:
@@ -423,6 +465,7 @@ def create_cluster(flags: dict[str, str], version: str) -> int:
         address = mapping.get("listenAddress") or "0.0.0.0"
         ports[f"{INGRESS_CONTAINER_PORT}/tcp"] = f"{address}:{bound}"
     (cluster_dir(name) / "ports.json").write_text(json.dumps(ports))
+    (cluster_dir(name) / "engine").write_text(engine)
     (cluster_dir(name) / "image").write_text(image + "\n")
     status("Preparing nodes " + "📦 " * len(nodes))
     status("Writing configuration 📜")
