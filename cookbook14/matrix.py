@@ -166,10 +166,17 @@ class MatrixRunner:
         self.cluster = cluster
         self.kubeconfig = kubeconfig
         self.parallel = parallel
-        self.say = say
+        self._say = say
+        self._saying = threading.Lock()
         self.interrupted = False
         self._stop = threading.Event()
         self._lock = threading.Lock()
+
+    def say(self, message: str) -> None:
+        """One line at a time: the runs' threads report at once, and print() writes a line
+        and its newline apart (two runs' lines came out run together)."""
+        with self._saying:
+            self._say(message)
 
     def run(self) -> bool:
         """True when every run ran to its end; False when interrupted (Ctrl-C or SIGTERM)."""
