@@ -293,14 +293,7 @@ def build_plan(options: Options, catalog: Catalog) -> Plan:
         deviations.append(
             Deviation("cluster", f"node image {options.kind_image}", "--kind-image was given")
         )
-    cluster = ClusterPlan(
-        provider=options.cluster,
-        name=options.cluster_name,
-        node_image=node.image if on_kind else None,
-        kind_version=None,
-        domain=serving_domain(options),
-        kind_config=None,
-    )
+    engine = kind = needed_by = config = None
     if on_kind:
         engine = container_runtime()
         kind, needed_by = kind_needed_for(engine, node.kind)
@@ -316,13 +309,16 @@ def build_plan(options: Options, catalog: Catalog) -> Plan:
         # hostPort -1 has the runtime bind a free port; nerdctl passes it on as port 0,
         # which CNI's portmap refuses, so there kind picks the port (hostPort 0).
         config = "kind-config-nerdctl.yaml" if engine in NERDCTL_ENGINES else "kind-config.yaml"
-        cluster = replace(
-            cluster,
-            kind_version=str(kind),
-            kind_config=str(MANIFESTS / config),
-            container_engine=engine,
-            kind_needed_by=needed_by,
-        )
+    cluster = ClusterPlan(
+        provider=options.cluster,
+        name=options.cluster_name,
+        node_image=node.image if on_kind else None,
+        kind_version=str(kind) if kind else None,
+        domain=serving_domain(options),
+        kind_config=str(MANIFESTS / config) if config else None,
+        container_engine=engine,
+        kind_needed_by=needed_by,
+    )
     sources = _Sources(catalog, release, options.mirror)
     deadline = {name: seconds * options.timeout_scale for name, seconds in DEADLINES.items()}
     steps = (

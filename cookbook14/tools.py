@@ -243,6 +243,7 @@ RUNTIMES = {
 # these values ("ignoring unknown value") and makes the cluster with Docker, or finds no engine.
 NERDCTL_ENGINES = ("nerdctl", "finch", "nerdctl.lima")
 KIND_FOR_NERDCTL = Version(0, 23, 0)
+NEEDED_BY_NODE_IMAGE = "the node image of this Knative version"
 
 
 def container_runtime() -> str:
@@ -360,7 +361,7 @@ def kind_needed_for(engine: str, node_kind: Version) -> tuple[Version, str]:
     kind's nerdctl provider v0.23.0 if that is newer."""
     if engine in NERDCTL_ENGINES and node_kind < KIND_FOR_NERDCTL:
         return KIND_FOR_NERDCTL, f"KIND_EXPERIMENTAL_PROVIDER={engine} (kind's nerdctl provider)"
-    return node_kind, "the node image of this Knative version"
+    return node_kind, NEEDED_BY_NODE_IMAGE
 
 
 def resolve_kind(
@@ -370,7 +371,7 @@ def resolve_kind(
     mirror: str | None,
     cache: Path,
     warn: Callable[[str], None] = log.warning,
-    needed_by: str = "the node image of this Knative version",
+    needed_by: str = NEEDED_BY_NODE_IMAGE,
 ) -> Path:
     """The kind to use: --kind-bin (must be new enough), PATH's if new enough, else download.
     A kind on PATH that cannot tell its version (an asdf or mise shim with no version chosen)
