@@ -230,8 +230,8 @@ class ClusterPlan:
     kind_config: str | None
     # The container engine kind drives (docker unless KIND_EXPERIMENTAL_PROVIDER names one),
     # and what sets the oldest kind that will do (kind_version).
-    container_engine: str | None = None
-    kind_needed_by: str | None = None
+    container_engine: str | None
+    kind_needed_by: str | None
 
 
 @dataclass(frozen=True)

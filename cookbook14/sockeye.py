@@ -163,7 +163,9 @@ class SockeyeSocket:
 
     def close(self) -> None:
         if self._socket is not None:
-            self._socket.close()
+            # sockeye never reads, so it never answers the close frame: waiting for its answer
+            # (websocket-client waits 3 s by default) would only add 3 s to every listening.
+            self._socket.close(timeout=0)
             self._socket = None
 
     def __enter__(self) -> SockeyeSocket:

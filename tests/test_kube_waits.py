@@ -12,7 +12,7 @@ import yaml
 
 from cookbook14 import waits
 from cookbook14.errors import KubeError, WaitTimeout
-from cookbook14.kube import Kube
+from cookbook14.kube import ApiResource, Kube
 from cookbook14.plan import WaitFor
 from cookbook14.waits import (
     Watched,
@@ -94,7 +94,27 @@ def test_apply_installs_crds_before_their_custom_resources(sim_cluster):
     # The custom resource comes first in the file, as it may in a release file.
     kube.apply([widget(), WIDGET_CRD], wait_for_crds=crd_established_by_wait(kube))
     assert kube.get("example.com/v1", "Widget", "gear", "default")["spec"] == {"size": 1}
-    assert [row.kind for row in kube.api_resources("example.com")] == ["Widget"]
+    # The resource once, at the group's preferred version; its status subresource is no row.
+    assert kube.api_resources("example.com") == [
+        ApiResource(
+            name="widgets",
+            shortnames=("wd",),
+            api_version="example.com/v1",
+            namespaced=True,
+            kind="Widget",
+        )
+    ]
+
+
+def test_apply_puts_a_document_without_namespace_into_the_namespace_given(sim_cluster):
+    # As `kubectl apply -n tools -f` does with a release file whose objects name no namespace.
+    kube = kube_for(sim_cluster)
+    unplaced = config_map("unplaced")
+    del unplaced["metadata"]["namespace"]
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tools"}}
+    applied = kube.apply([unplaced, namespace], namespace="tools")
+    assert [doc["metadata"].get("namespace") for doc in applied] == [None, "tools"]
+    assert kube.get("v1", "ConfigMap", "unplaced", "tools")["data"] == {"key": "value"}
 
 
 def test_a_refused_request_is_not_retried_and_quotes_the_server(sim_cluster, caplog):

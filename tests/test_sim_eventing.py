@@ -146,7 +146,8 @@ def deploy_sockeye(cluster: Cluster) -> None:
 
 def open_sockeye_websocket(cluster: Cluster, timeout: float) -> websocket.WebSocket:
     """/ws of sockeye; `timeout` bounds each receive. The handshake gets a generous bound of
-    its own: on a loaded machine it may take longer than a simulated tick."""
+    its own: on a loaded machine it may take longer than a simulated tick. Close it with
+    `close(timeout=0)`: sockeye never answers a close frame."""
     socket = websocket.create_connection(
         f"ws://{cluster.sim.ingress_endpoint}/ws",
         host=SOCKEYE_HOST,
@@ -309,7 +310,7 @@ def test_sockeye_prints_and_broadcasts_like_sdk_go_2_3() -> None:
         )
         assert response.status_code == 200
         pushed = json.loads(json.loads(socket.recv()))
-        socket.close()
+        socket.close(timeout=0)
         malformed = requests.post(
             f"http://127.0.0.1:{port}/", data=b"{}", timeout=5, headers={"Ce-Specversion": "1.0"}
         )
@@ -420,7 +421,7 @@ def test_ping_event_reaches_sockeye_websocket_and_log(operator_cluster: Cluster)
     try:
         event = receive_event(cluster, socket, timeout=2.5 * period)
     finally:
-        socket.close()
+        socket.close(timeout=0)
     assert event["type"] == "dev.knative.sources.ping"
     assert event["source"] == "/apis/v1/namespaces/default/pingsources/ping-source"
     assert event["data"] == {"message": "Hello, world!"}
@@ -589,7 +590,7 @@ def test_yaml_installed_eventing_loses_only_the_first_ping_event(
         )
         event = receive_event(cluster, socket, timeout=3.5 * period)
     finally:
-        socket.close()
+        socket.close(timeout=0)
     assert event["type"] == "dev.knative.sources.ping"
     # The first tick's event was dropped; the one of the next tick arrived.
     assert event_time(event) >= first_tick + 0.5 * period

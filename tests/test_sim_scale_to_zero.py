@@ -347,5 +347,5 @@ def test_an_open_websocket_keeps_its_revision_from_scaling_to_zero(serving: SimC
         assert replicas(serving) == 1 and not terminating(pods(serving))
         assert not inactive(pa(serving))
     finally:
-        connection.close()
+        connection.close(timeout=0)
     wait_until(lambda: replicas(serving) == 0, 15)

@@ -247,7 +247,7 @@ def test_websocket_is_tunnelled_to_the_pod(serving_cluster: SimCluster) -> None:
         # sockeye sends each event's JSON as a JSON string (encoded twice, as upstream does).
         received = json.loads(json.loads(connection.recv()))
     finally:
-        connection.close()
+        connection.close(timeout=0)
     assert (received["id"], received["type"], received["data"]) == (
         "1",
         "dev.test",
