@@ -293,7 +293,7 @@ def build_plan(options: Options, catalog: Catalog) -> Plan:
         deviations.append(
             Deviation("cluster", f"node image {options.kind_image}", "--kind-image was given")
         )
-    engine = kind = needed_by = config = None
+    engine = kind_version = needed_by = kind_config = None
     if on_kind:
         engine = container_runtime()
         kind, needed_by = kind_needed_for(engine, node.kind)
@@ -309,13 +309,14 @@ def build_plan(options: Options, catalog: Catalog) -> Plan:
         # hostPort -1 has the runtime bind a free port; nerdctl passes it on as port 0,
         # which CNI's portmap refuses, so there kind picks the port (hostPort 0).
         config = "kind-config-nerdctl.yaml" if engine in NERDCTL_ENGINES else "kind-config.yaml"
+        kind_version, kind_config = str(kind), str(MANIFESTS / config)
     cluster = ClusterPlan(
         provider=options.cluster,
         name=options.cluster_name,
         node_image=node.image if on_kind else None,
-        kind_version=str(kind) if kind else None,
+        kind_version=kind_version,
         domain=serving_domain(options),
-        kind_config=str(MANIFESTS / config) if config else None,
+        kind_config=kind_config,
         container_engine=engine,
         kind_needed_by=needed_by,
     )

@@ -113,7 +113,8 @@ def test_apply_puts_a_document_without_namespace_into_the_namespace_given(sim_cl
     del unplaced["metadata"]["namespace"]
     namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "tools"}}
     applied = kube.apply([unplaced, namespace], namespace="tools")
-    assert [doc["metadata"].get("namespace") for doc in applied] == [None, "tools"]
+    placed = [(doc["kind"], doc["metadata"].get("namespace")) for doc in applied]
+    assert placed == [("Namespace", None), ("ConfigMap", "tools")]
     assert kube.get("v1", "ConfigMap", "unplaced", "tools")["data"] == {"key": "value"}
 
 
